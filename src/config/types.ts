@@ -1,0 +1,73 @@
+/** The typed, validated form of a Mount: everything the fetch stages need, decided before any I/O. */
+
+export type ObjectType = 'secretsmanager' | 'ssmparameter';
+export type AddressType = 'ipv4' | 'ipv6' | 'auto';
+
+/** One file cut out of a JSON value by a JMESPath expression. */
+export interface JmesPathEntry {
+  path: string;
+  /** The file path, already translated and checked. */
+  fileName: string;
+  /** The alias as written, for messages. */
+  objectAlias: string;
+  mode: number;
+}
+
+/** What to fetch from one region: the primary object, or its failover stand-in. */
+export interface ObjectRef {
+  /** Name or full ARN, exactly as AWS is asked for it. */
+  objectName: string;
+  objectVersion?: string;
+  objectVersionLabel?: string;
+}
+
+export interface ObjectSpec {
+  /** Position in the `objects` list; messages name it as objects[index]. */
+  index: number;
+  objectType: ObjectType;
+  /** The primary object, fetched from `region`. */
+  primary: ObjectRef;
+  /**
+   * What to fetch from `failoverRegion` when the primary region is unhealthy: the `failoverObject`, else the
+   * primary (an ARN's region rewritten to the failover region, as a replica's ARN is). Absent without failover.
+   */
+  failover?: ObjectRef;
+  /** The file path of the whole value, already translated and checked (unique, relative, no `..`). */
+  fileName: string;
+  mode: number;
+  jmesPath: JmesPathEntry[];
+}
+
+export interface PodInfo {
+  name: string;
+  namespace: string;
+  uid: string;
+  serviceAccountName: string;
+}
+
+export interface ServiceAccountToken {
+  token: string;
+  expirationTimestamp?: string;
+}
+
+export interface MountConfig {
+  pod: PodInfo;
+  /** Tokens by audience, from the attributes or the node-publish secrets. */
+  tokens: Record<string, ServiceAccountToken>;
+  /** Explicit `region` parameter; absent means AWS_REGION, then the node's label. */
+  region?: string;
+  failoverRegion?: string;
+  usePodIdentity: boolean;
+  preferredAddressType: AddressType;
+  /** The request's default file mode (decimal from the wire, e.g. 420 = 0644). */
+  permission: number;
+  targetPath: string;
+  objects: ObjectSpec[];
+  /** Human warnings found while parsing (e.g. a misspelt parameter name); logged, never fatal. */
+  warnings: string[];
+}
+
+/** Describes an object in messages the way the user wrote it: `objects[2] "MySecret"`. */
+export function describeObject(spec: Pick<ObjectSpec, 'index' | 'primary'>): string {
+  return `objects[${spec.index}] "${spec.primary.objectName}"`;
+}

@@ -1,0 +1,50 @@
+import { status } from '@grpc/grpc-js';
+
+/**
+ * Why a Mount failed, as a short stable word. It prefixes the message the driver shows in pod events and is
+ * the label of our error metrics, so operators can alert on a cause without parsing prose.
+ */
+export type ErrorCode =
+  | 'InvalidMountRequest'
+  | 'InvalidSecretProviderClass'
+  | 'MissingServiceAccountToken'
+  | 'MissingRoleAnnotation'
+  | 'RegionNotFound'
+  | 'CredentialsRefused'
+  | 'CredentialsUnavailable'
+  | 'AccessDenied'
+  | 'ObjectNotFound'
+  | 'DecryptionFailure'
+  | 'InvalidObjectValue'
+  | 'AwsClientError'
+  | 'RegionUnavailable'
+  | 'KubernetesUnavailable'
+  | 'DeadlineExceeded'
+  | 'Internal';
+
+/** The one error type of the provider: a gRPC status, a stable code, and a message written for a person. */
+export class ProviderError extends Error {
+  override readonly name = 'ProviderError';
+
+  constructor(
+    readonly grpcStatus: status,
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A SecretProviderClass (or request) the user must fix: nothing was fetched. */
+export function invalidSpc(message: string): ProviderError {
+  return new ProviderError(status.INVALID_ARGUMENT, 'InvalidSecretProviderClass', message);
+}
+
+export function invalidRequest(message: string): ProviderError {
+  return new ProviderError(status.INVALID_ARGUMENT, 'InvalidMountRequest', message);
+}
+
+export function isProviderError(err: unknown): err is ProviderError {
+  return err instanceof ProviderError;
+}

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Installs the test peers (moto, etcd, kube-apiserver, the Secrets Store CSI driver, helm) into one cache
+# directory outside the repo, each keyed by its pinned version, and reuses what is already there.
+# Prints the environment a test run needs (KEY=VALUE lines) on its last lines when called with --print-env.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=versions.env
+source "$here/versions.env"
+
+cache=${PEER_CACHE_DIR:-/var/cache/aws-secrets-csi-provider}
+mkdir -p "$cache"
+export GOMODCACHE="$cache/go/mod" GOCACHE="$cache/go/build" GOFLAGS=-buildvcs=false CGO_ENABLED=0
+
+# Two test runs (or a run and a developer) may install at once: one waits for the other.
+exec 9>"$cache/.install.lock"
+flock 9
+
+log() { printf '[peers] %s\n' "$*" >&2; }
+
+# build NAME DIR FUNCTION: runs FUNCTION once into DIR; a finished DIR carries .done.
+build() {
+  local name=$1 dir=$2 fn=$3
+  if [[ -f "$dir/.done" ]]; then return 0; fi
+  rm -rf "$dir" && mkdir -p "$dir"
+  local logfile="$dir.log" started=$SECONDS
+  log "installing $name into $dir (log: $logfile)"
+  ( "$fn" "$dir" ) >"$logfile" 2>&1 &
+  local pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 5
+    if (( (SECONDS - started) % 60 < 5 )) && kill -0 "$pid" 2>/dev/null; then
+      log "  $name: still building after $((SECONDS - started))s"
+    fi
+  done
+  if ! wait "$pid"; then
+    log "FAILED to install $name; last lines of $logfile:"
+    tail -n 60 "$logfile" >&2
+    exit 1
+  fi
+  touch "$dir/.done"
+  log "  $name ready in $((SECONDS - started))s"
+}
+
+install_moto() {
+  python3 -m venv "$1/venv"
+  "$1/venv/bin/pip" install --no-input "moto[server]==$MOTO_VERSION"
+  "$1/venv/bin/moto_server" --help >/dev/null
+}
+
+install_etcd() {
+  local src="$1/src"
+  mkdir -p "$src"
+  cat >"$src/main.go" <<'GO'
+// Builds the etcd server from its Go module: the test harness's storage for kube-apiserver.
+package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
+GO
+  (cd "$src" && go mod init etcd-peer && go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" && go mod tidy &&
+    go build -trimpath -ldflags='-s -w' -o "$1/bin/etcd" .)
+  "$1/bin/etcd" --version
+}
+
+install_kube_apiserver() {
+  local src="$1/src"
+  mkdir -p "$src"
+  # k8s.io/kubernetes lists its staging modules as v0.0.0; point each at the published release.
+  local gomod
+  gomod=$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+  {
+    echo "module kube-apiserver-peer"
+    echo
+    echo "go 1.25"
+    echo
+    grep -Eo '^\s*k8s\.io/[A-Za-z0-9._/-]+ v0\.0\.0' "$gomod" | awk '{print $1}' | sort -u |
+      while read -r m; do echo "replace $m => $m $KUBERNETES_STAGING_VERSION"; done
+  } >"$src/go.mod"
+  (cd "$src" && go get "k8s.io/kubernetes/cmd/kube-apiserver@$KUBERNETES_VERSION" &&
+    go build -trimpath -ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION" \
+      -o "$1/bin/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver)
+  "$1/bin/kube-apiserver" --version
+}
+
+install_csi_driver() {
+  GOBIN="$1/bin" go install -trimpath -ldflags='-s -w' \
+    "sigs.k8s.io/secrets-store-csi-driver/cmd/secrets-store-csi-driver@$CSI_DRIVER_VERSION"
+  "$1/bin/secrets-store-csi-driver" --version
+}
+
+install_helm() {
+  GOBIN="$1/bin" go install -trimpath -ldflags='-s -w' "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  "$1/bin/helm" version --short
+}
+
+moto_dir="$cache/moto-$MOTO_VERSION"
+etcd_dir="$cache/etcd-$ETCD_VERSION"
+kube_dir="$cache/kube-apiserver-$KUBERNETES_VERSION"
+csi_dir="$cache/secrets-store-csi-driver-$CSI_DRIVER_VERSION"
+helm_dir="$cache/helm-$HELM_VERSION"
+
+build moto "$moto_dir" install_moto
+build etcd "$etcd_dir" install_etcd
+build kube-apiserver "$kube_dir" install_kube_apiserver
+build secrets-store-csi-driver "$csi_dir" install_csi_driver
+build helm "$helm_dir" install_helm
+
+if [[ "${1:-}" == "--print-env" ]]; then
+  echo "PEER_MOTO_SERVER=$moto_dir/venv/bin/moto_server"
+  echo "PEER_ETCD=$etcd_dir/bin/etcd"
+  echo "PEER_KUBE_APISERVER=$kube_dir/bin/kube-apiserver"
+  echo "PEER_CSI_DRIVER=$csi_dir/bin/secrets-store-csi-driver"
+  echo "PEER_HELM=$helm_dir/bin/helm"
+  echo "PEER_GOMODCACHE=$GOMODCACHE"
+fi
