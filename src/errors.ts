@@ -48,3 +48,10 @@ export function invalidRequest(message: string): ProviderError {
 export function isProviderError(err: unknown): err is ProviderError {
   return err instanceof ProviderError;
 }
+
+/** Any thrown thing as a ProviderError. An unexpected error is a bug of ours: its name is enough for the user. */
+export function asProviderError(err: unknown): ProviderError {
+  if (isProviderError(err)) return err;
+  const name = err instanceof Error ? err.name : typeof err;
+  return new ProviderError(status.INTERNAL, 'Internal', `internal error in the provider (${name})`, { cause: err });
+}

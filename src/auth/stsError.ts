@@ -1,0 +1,31 @@
+import { status } from '@grpc/grpc-js';
+import { ProviderError } from '../errors.js';
+import { isRegionalFault } from '../aws/errors.js';
+
+interface StsContext {
+  action: string;
+  region: string;
+  description: string;
+  /** What the user should check when STS refuses. */
+  fix: string;
+}
+
+/** STS refusing is the user's to fix (trust policy, token); STS unreachable is ours to report as unavailable. */
+export function stsError(err: unknown, context: StsContext): ProviderError {
+  const name = err instanceof Error ? err.name : 'UnknownError';
+  const reason = err instanceof Error ? err.message : String(err);
+  if (isRegionalFault(err)) {
+    return new ProviderError(
+      status.UNAVAILABLE,
+      'CredentialsUnavailable',
+      `STS ${context.action} in ${context.region} failed for ${context.description}: ${name}: ${reason}`,
+      { cause: err },
+    );
+  }
+  return new ProviderError(
+    status.PERMISSION_DENIED,
+    'CredentialsRefused',
+    `STS ${context.action} in ${context.region} refused ${context.description}: ${name}: ${reason}; ${context.fix}`,
+    { cause: err },
+  );
+}

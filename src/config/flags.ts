@@ -1,0 +1,105 @@
+import { parseArgs } from 'node:util';
+import { parseGoDuration } from './duration.js';
+
+export interface ProviderFlags {
+  providerVolume: string;
+  driverWritesSecrets: boolean;
+  qps: number;
+  burst: number;
+  eksAddonVersion: string;
+  podIdentityHttpTimeoutMs: number | undefined;
+  podIdentityEndpointIpv4: string;
+  podIdentityEndpointIpv6: string;
+  kubeconfig: string | undefined;
+  logLevel: string;
+  mountTimeoutMs: number;
+  shutdownGraceMs: number;
+  fetchConcurrency: number;
+  serviceAccountCacheTtlMs: number;
+  help: boolean;
+  version: boolean;
+}
+
+/** Every flag, with its default and the line `--help` prints. ASCP's flags come first and keep their meaning. */
+const FLAGS = {
+  'provider-volume': { type: 'string', default: '/var/run/secrets-store-csi-providers', help: 'directory of the provider socket (aws.sock); the driver\'s --provider-volume' },
+  'driver-writes-secrets': { type: 'boolean', default: false, help: 'accepted for ASCP compatibility; the provider always returns the files for the driver to write' },
+  qps: { type: 'string', default: '5', help: 'Kubernetes API calls per second (ServiceAccount, Pod and Node lookups)' },
+  burst: { type: 'string', default: '10', help: 'Kubernetes API burst above --qps' },
+  'eks-addon-version': { type: 'string', default: '', help: 'EKS add-on version, added to the AWS user agent' },
+  'pod-identity-http-timeout': { type: 'string', default: '', help: 'timeout of one call to the EKS Pod Identity agent, as a Go duration (e.g. 250ms); empty = the mount deadline' },
+  'pod-identity-endpoint-ipv4': { type: 'string', default: 'http://169.254.170.23/v1/credentials', help: 'EKS Pod Identity agent URL over IPv4' },
+  'pod-identity-endpoint-ipv6': { type: 'string', default: 'http://[fd00:ec2::23]/v1/credentials', help: 'EKS Pod Identity agent URL over IPv6' },
+  kubeconfig: { type: 'string', default: '', help: 'kubeconfig file; empty = in-cluster config (or $KUBECONFIG)' },
+  'log-level': { type: 'string', default: 'info', help: 'trace, debug, info, warn, error or fatal' },
+  'log-format-json': { type: 'boolean', default: true, help: 'accepted for ASCP compatibility; logs are JSON lines' },
+  'mount-timeout': { type: 'string', default: '60s', help: 'deadline of one Mount, below kubelet\'s 2 minutes; outstanding AWS calls are cancelled' },
+  'shutdown-grace': { type: 'string', default: '20s', help: 'on SIGTERM, how long in-flight Mounts may finish before they are cancelled' },
+  'fetch-concurrency': { type: 'string', default: '16', help: 'AWS calls one Mount may have in flight at once' },
+  'serviceaccount-cache-ttl': { type: 'string', default: '30s', help: 'how long a ServiceAccount\'s role annotation is cached' },
+  help: { type: 'boolean', default: false, help: 'print this help' },
+  version: { type: 'boolean', default: false, help: 'print the version' },
+} as const;
+
+export function usage(): string {
+  const lines = Object.entries(FLAGS).map(([name, flag]) => {
+    const shown = flag.type === 'boolean' ? `--${name}` : `--${name}=${flag.default === '' ? '…' : flag.default}`;
+    return `  ${shown.padEnd(58)} ${flag.help}`;
+  });
+  return ['Usage: aws-secrets-csi-provider [flags]', '', ...lines, ''].join('\n');
+}
+
+/**
+ * Go's flag package, which ASCP's manifests were written for, takes `-flag`, `--flag=value` and `--flag=true`;
+ * rewrite those forms into what node:util's parseArgs reads.
+ */
+function normalizeGoStyle(args: string[]): string[] {
+  return args.flatMap((arg) => {
+    const long = /^-[a-z]/.test(arg) && arg.length > 2 ? `-${arg}` : arg;
+    const boolean = /^--([a-z-]+)=(true|false)$/i.exec(long);
+    if (boolean && FLAGS[boolean[1] as keyof typeof FLAGS]?.type === 'boolean') {
+      return boolean[2]?.toLowerCase() === 'true' ? [`--${boolean[1]}`] : [];
+    }
+    return [long];
+  });
+}
+
+function positiveNumber(name: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number, got "${text}"`);
+  return value;
+}
+
+function duration(name: string, text: string): number {
+  try {
+    return parseGoDuration(text);
+  } catch (err) {
+    throw new Error(`--${name}: ${(err as Error).message}`);
+  }
+}
+
+export function parseFlags(args: string[]): ProviderFlags {
+  const options = Object.fromEntries(
+    Object.entries(FLAGS).map(([name, flag]) => [name, { type: flag.type, default: flag.default }]),
+  ) as { [K in keyof typeof FLAGS]: { type: (typeof FLAGS)[K]['type']; default: (typeof FLAGS)[K]['default'] } };
+  const { values } = parseArgs({ args: normalizeGoStyle(args), options, strict: true, allowPositionals: false });
+  const timeout = values['pod-identity-http-timeout'];
+  return {
+    providerVolume: values['provider-volume'],
+    driverWritesSecrets: values['driver-writes-secrets'],
+    qps: positiveNumber('qps', values.qps),
+    burst: positiveNumber('burst', values.burst),
+    eksAddonVersion: values['eks-addon-version'],
+    podIdentityHttpTimeoutMs: timeout ? duration('pod-identity-http-timeout', timeout) : undefined,
+    podIdentityEndpointIpv4: values['pod-identity-endpoint-ipv4'],
+    podIdentityEndpointIpv6: values['pod-identity-endpoint-ipv6'],
+    kubeconfig: values.kubeconfig || undefined,
+    logLevel: values['log-level'],
+    mountTimeoutMs: duration('mount-timeout', values['mount-timeout']),
+    shutdownGraceMs: duration('shutdown-grace', values['shutdown-grace']),
+    fetchConcurrency: Math.floor(positiveNumber('fetch-concurrency', values['fetch-concurrency'])),
+    serviceAccountCacheTtlMs: duration('serviceaccount-cache-ttl', values['serviceaccount-cache-ttl']),
+    help: values.help,
+    version: values.version,
+  };
+}

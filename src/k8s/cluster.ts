@@ -1,0 +1,126 @@
+import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { LRUCache } from 'lru-cache';
+import { status } from '@grpc/grpc-js';
+import { ProviderError } from '../errors.js';
+
+export const ROLE_ARN_ANNOTATION = 'eks.amazonaws.com/role-arn';
+export const REGION_LABEL = 'topology.kubernetes.io/region';
+
+/** What the provider reads from the API server: two lookups, both cached, both `get` only. */
+export interface ClusterReader {
+  /** The IAM role annotated on a ServiceAccount, or undefined when it has none. */
+  serviceAccountRoleArn(namespace: string, serviceAccount: string): Promise<string | undefined>;
+  /** The region label of the node a pod runs on, or undefined when the node has none. */
+  podNodeRegion(namespace: string, pod: string): Promise<string | undefined>;
+}
+
+export interface ClusterReaderOptions {
+  /** How long a ServiceAccount's annotation is trusted; short, so a changed role takes effect soon. */
+  serviceAccountTtlMs: number;
+  maxEntries: number;
+  /** Wraps every API call; where the QPS/burst limit plugs in. */
+  throttle?: <T>(call: () => Promise<T>) => Promise<T>;
+}
+
+export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
+  const config = new KubeConfig();
+  if (kubeconfigPath) config.loadFromFile(kubeconfigPath);
+  else config.loadFromDefault();
+  return config;
+}
+
+export class KubeClusterReader implements ClusterReader {
+  private readonly api: CoreV1Api;
+  private readonly roles: LRUCache<string, { roleArn: string | undefined }>;
+  // A node's region never changes while it exists, so it is kept for as long as it stays in the LRU.
+  private readonly nodeRegions: LRUCache<string, { region: string | undefined }>;
+  private readonly throttle: <T>(call: () => Promise<T>) => Promise<T>;
+
+  constructor(config: KubeConfig, options: ClusterReaderOptions) {
+    this.api = config.makeApiClient(CoreV1Api);
+    this.throttle = options.throttle ?? ((call) => call());
+    // fetch() coalesces concurrent lookups of one key: a mount storm of a Deployment costs one GET.
+    this.roles = new LRUCache({
+      max: options.maxEntries,
+      ttl: options.serviceAccountTtlMs,
+      fetchMethod: async (key) => {
+        const [namespace, name] = splitKey(key);
+        const account = await this.call(`get serviceaccount ${namespace}/${name}`, () =>
+          this.api.readNamespacedServiceAccount({ namespace, name }),
+        );
+        return { roleArn: account.metadata?.annotations?.[ROLE_ARN_ANNOTATION] };
+      },
+    });
+    this.nodeRegions = new LRUCache({
+      max: options.maxEntries,
+      fetchMethod: async (nodeName) => {
+        const node = await this.call(`get node ${nodeName}`, () => this.api.readNode({ name: nodeName }));
+        return { region: node.metadata?.labels?.[REGION_LABEL] };
+      },
+    });
+  }
+
+  async serviceAccountRoleArn(namespace: string, serviceAccount: string): Promise<string | undefined> {
+    const entry = await this.roles.fetch(joinKey(namespace, serviceAccount));
+    return entry?.roleArn;
+  }
+
+  async podNodeRegion(namespace: string, pod: string): Promise<string | undefined> {
+    const found = await this.call(`get pod ${namespace}/${pod}`, () =>
+      this.api.readNamespacedPod({ namespace, name: pod }),
+    );
+    const nodeName = found.spec?.nodeName;
+    if (!nodeName) return undefined;
+    return (await this.nodeRegions.fetch(nodeName))?.region;
+  }
+
+  private async call<T>(what: string, request: () => Promise<T>): Promise<T> {
+    try {
+      return await this.throttle(request);
+    } catch (err) {
+      throw kubeError(what, err);
+    }
+  }
+}
+
+function joinKey(namespace: string, name: string): string {
+  return `${namespace}/${name}`;
+}
+
+function splitKey(key: string): [string, string] {
+  const slash = key.indexOf('/');
+  return [key.slice(0, slash), key.slice(slash + 1)];
+}
+
+function kubeError(what: string, err: unknown): ProviderError {
+  if (err instanceof ApiException) {
+    const code = err.code as number;
+    if (code === 404) {
+      return new ProviderError(status.NOT_FOUND, 'KubernetesUnavailable', `Kubernetes API: ${what}: not found`, {
+        cause: err,
+      });
+    }
+    if (code === 401 || code === 403) {
+      return new ProviderError(
+        status.PERMISSION_DENIED,
+        'KubernetesUnavailable',
+        `Kubernetes API refused to ${what} (HTTP ${code}): the provider's ClusterRole must allow "get" on ` +
+          `serviceaccounts (and on pods and nodes when no region is configured)`,
+        { cause: err },
+      );
+    }
+    return new ProviderError(
+      status.UNAVAILABLE,
+      'KubernetesUnavailable',
+      `Kubernetes API failed to ${what} (HTTP ${code})`,
+      { cause: err },
+    );
+  }
+  const reason = err instanceof Error ? err.message : String(err);
+  return new ProviderError(
+    status.UNAVAILABLE,
+    'KubernetesUnavailable',
+    `cannot reach the Kubernetes API to ${what}: ${reason}`,
+    { cause: err },
+  );
+}

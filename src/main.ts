@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+import { join } from 'node:path';
+import { parseFlags, usage, type ProviderFlags } from './config/flags.js';
+import { createProvider } from './provider.js';
+import { readProviderVersion } from './shippedFile.js';
+
+function readFlags(): ProviderFlags {
+  try {
+    return parseFlags(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${usage()}`);
+    process.exit(2);
+  }
+}
+
+async function main(): Promise<void> {
+  const flags = readFlags();
+  if (flags.help) {
+    process.stdout.write(usage());
+    return;
+  }
+  if (flags.version) {
+    const { name, version } = readProviderVersion();
+    process.stdout.write(`${name} ${version}\n`);
+    return;
+  }
+  const provider = createProvider(flags, process.env);
+  const socketPath = join(flags.providerVolume, 'aws.sock');
+  await provider.server.listen(socketPath);
+  provider.logger.info({ socket: socketPath }, 'provider listening');
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    provider.logger.info({ signal, inFlight: provider.server.inFlightMounts }, 'draining');
+    provider
+      .close(flags.shutdownGraceMs)
+      .then(() => {
+        provider.logger.info('stopped');
+        process.exit(0);
+      })
+      .catch((err: unknown) => {
+        provider.logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`aws-secrets-csi-provider failed to start: ${(err as Error).message ?? String(err)}\n`);
+  process.exit(1);
+});

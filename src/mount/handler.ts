@@ -1,0 +1,78 @@
+import { status } from '@grpc/grpc-js';
+import { asProviderError, isProviderError, ProviderError } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { MountHandler } from '../server/server.js';
+import type { MountRequestMessage } from '../server/proto.js';
+import { mount, type MountDependencies } from './mount.js';
+
+export interface MountHandlerOptions {
+  /** Our own deadline, below kubelet's 2 minutes, so a slow AWS answer fails cleanly instead of hanging. */
+  timeoutMs: number;
+  logger: Logger;
+}
+
+/** Wraps the Mount pipeline with its deadline and the one log line every Mount gets. */
+export function createMountHandler(deps: MountDependencies, options: MountHandlerOptions): MountHandler {
+  return async (request, callSignal) => {
+    const started = performance.now();
+    const deadline = AbortSignal.timeout(options.timeoutMs);
+    const signal = AbortSignal.any([callSignal, deadline]);
+    const pod = podOf(request);
+    try {
+      const outcome = await mount(request, deps, signal);
+      options.logger.info(
+        {
+          ...pod,
+          region: outcome.region,
+          objects: outcome.config.objects.length,
+          files: outcome.response.files.length,
+          failedOver: outcome.failedOver,
+          durationMs: Math.round(performance.now() - started),
+          result: 'ok',
+        },
+        'mount',
+      );
+      return outcome.response;
+    } catch (err) {
+      const error = deadline.aborted ? deadlineExceeded(options.timeoutMs, err) : asProviderError(err);
+      options.logger.warn(
+        {
+          ...pod,
+          durationMs: Math.round(performance.now() - started),
+          result: 'error',
+          code: error.code,
+          grpcStatus: status[error.grpcStatus],
+          error: error.message,
+        },
+        'mount',
+      );
+      throw error;
+    }
+  };
+}
+
+function deadlineExceeded(timeoutMs: number, cause: unknown): ProviderError {
+  const during = isProviderError(cause) ? ` (last error: ${cause.message})` : '';
+  return new ProviderError(
+    status.DEADLINE_EXCEEDED,
+    'DeadlineExceeded',
+    `the Mount did not finish within ${timeoutMs} ms (--mount-timeout)${during}; AWS or the Kubernetes API is ` +
+      `too slow to answer`,
+    { cause },
+  );
+}
+
+/** Best effort, for the log line only: the attributes may be the malformed part of the request. */
+function podOf(request: MountRequestMessage): { namespace?: string; pod?: string } {
+  try {
+    const attributes = JSON.parse(request.attributes) as Record<string, unknown>;
+    const namespace = attributes['csi.storage.k8s.io/pod.namespace'];
+    const pod = attributes['csi.storage.k8s.io/pod.name'];
+    return {
+      namespace: typeof namespace === 'string' ? namespace : undefined,
+      pod: typeof pod === 'string' ? pod : undefined,
+    };
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,33 @@
+import { status } from '@grpc/grpc-js';
+import type { MountConfig } from '../config/types.js';
+import { invalidSpc, ProviderError } from '../errors.js';
+import type { ClusterReader } from '../k8s/cluster.js';
+import { REGION_LABEL } from '../k8s/cluster.js';
+
+/** The region of a Mount, in ASCP's order: the `region` parameter, the provider's AWS_REGION, the pod's node. */
+export async function resolveRegion(
+  config: MountConfig,
+  providerRegion: string | undefined,
+  cluster: ClusterReader,
+): Promise<string> {
+  const region = config.region ?? providerRegion ?? (await nodeRegion(config, cluster));
+  if (config.failoverRegion === region) {
+    throw invalidSpc(
+      `failoverRegion "${config.failoverRegion}" is the same as the mount's region: set failoverRegion to a ` +
+        `different region, or remove it`,
+    );
+  }
+  return region;
+}
+
+async function nodeRegion(config: MountConfig, cluster: ClusterReader): Promise<string> {
+  const { namespace, name } = config.pod;
+  const region = await cluster.podNodeRegion(namespace, name);
+  if (region) return region;
+  throw new ProviderError(
+    status.FAILED_PRECONDITION,
+    'RegionNotFound',
+    `no region for pod ${namespace}/${name}: set the "region" parameter in the SecretProviderClass, or AWS_REGION ` +
+      `on the provider (Helm value awsRegion), or label the pod's node with ${REGION_LABEL}`,
+  );
+}
