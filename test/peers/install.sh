@@ -79,7 +79,9 @@ install_kube_apiserver() {
     echo
     echo "go 1.25"
     echo
-    grep -Eo '^\s*k8s\.io/[A-Za-z0-9._/-]+ v0\.0\.0' "$gomod" | awk '{print $1}' | sort -u |
+    # The staging modules are the ones replaced by ./staging/ paths (k8s.io/utils and kube-openapi are
+    # real v0.0.0-<date> pseudo-versions and must stay as they are).
+    grep -Eo '^\s*k8s\.io/[A-Za-z0-9._/-]+ => \./staging/' "$gomod" | awk '{print $1}' | sort -u |
       while read -r m; do echo "replace $m => $m $KUBERNETES_STAGING_VERSION"; done
   } >"$src/go.mod"
   (cd "$src" && go get "k8s.io/kubernetes/cmd/kube-apiserver@$KUBERNETES_VERSION" &&
@@ -88,9 +90,50 @@ install_kube_apiserver() {
   "$1/bin/kube-apiserver" --version
 }
 
+# The driver imports monis.app/mlog, which the Go module proxy does not serve (403), so `go install` cannot
+# build it; a wrapper module replaces it with a stand-in of ours for the five names the driver calls.
 install_csi_driver() {
-  GOBIN="$1/bin" go install -trimpath -ldflags='-s -w' \
-    "sigs.k8s.io/secrets-store-csi-driver/cmd/secrets-store-csi-driver@$CSI_DRIVER_VERSION"
+  local src="$1/src"
+  mkdir -p "$src/mlog"
+  printf 'module monis.app/mlog\n\ngo 1.22\n\nrequire k8s.io/klog/v2 v2.130.1\n' >"$src/mlog/go.mod"
+  cat >"$src/mlog/mlog.go" <<'GO'
+// Package mlog stands in for monis.app/mlog in the test build of the Secrets Store CSI driver: the driver
+// uses only this surface of it, and plain klog serves a test peer.
+package mlog
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"k8s.io/klog/v2"
+)
+
+type LogFormat string
+
+const (
+	FormatText LogFormat = "text"
+	FormatJSON LogFormat = "json"
+)
+
+func Setup() func() { return klog.Flush }
+
+func ValidateAndSetKlogLevelAndFormatGlobally(_ context.Context, _ klog.Level, _ LogFormat) error { return nil }
+
+func Error(msg string, err error, keysAndValues ...any) { klog.ErrorS(err, msg, keysAndValues...) }
+
+func Fatal(err error, keysAndValues ...any) {
+	klog.ErrorS(err, "fatal", keysAndValues...)
+	klog.Flush()
+	fmt.Fprintln(os.Stderr, err)
+	os.Exit(1)
+}
+GO
+  printf 'module csi-driver-peer\n\ngo 1.25\n\nreplace monis.app/mlog => ./mlog\n' >"$src/go.mod"
+  (cd "$src" && go get "sigs.k8s.io/secrets-store-csi-driver/cmd/secrets-store-csi-driver@$CSI_DRIVER_VERSION" &&
+    go build -trimpath \
+      -ldflags="-s -w -X sigs.k8s.io/secrets-store-csi-driver/pkg/version.BuildVersion=$CSI_DRIVER_VERSION" \
+      -o "$1/bin/secrets-store-csi-driver" sigs.k8s.io/secrets-store-csi-driver/cmd/secrets-store-csi-driver)
   "$1/bin/secrets-store-csi-driver" --version
 }
 
