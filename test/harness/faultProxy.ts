@@ -1,0 +1,193 @@
+import { randomUUID } from 'node:crypto';
+import { Agent, createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseAwsCall, type AwsCall } from './awsRequest.js';
+
+/** A fault the proxy injects; every other answer is moto's own. */
+export type Fault =
+  /** An AWS-shaped server error (InternalFailure, or ServiceUnavailable for 503) instead of forwarding. */
+  | { kind: 'status'; status: 500 | 502 | 503 | 504 }
+  /** HTTP 400 ThrottlingException (query protocol: Throttling) instead of forwarding. */
+  | { kind: 'throttle' }
+  /** Waits, then forwards. */
+  | { kind: 'delay'; ms: number }
+  /** Closes the connection without an answer. */
+  | { kind: 'drop' }
+  /** Forwards, then cuts the connection halfway through moto's response body. */
+  | { kind: 'truncate' };
+
+/** A fault for the calls that match every given field; `times` limits how often it fires (default: always). */
+export type FaultRule = Fault & { service?: string; action?: string; region?: string; times?: number };
+
+export interface RecordedRequest extends AwsCall {
+  /** SecretId, or the SecretIdList of BatchGetSecretValue (its Filters are in `body`). */
+  secretIds: string[];
+  /** SSM Names (GetParameters) or Name. */
+  names: string[];
+  roleArn: string | undefined;
+  roleSessionName: string | undefined;
+  webIdentityToken: string | undefined;
+  externalId: string | undefined;
+  durationSeconds: number | undefined;
+  /** The status the client received; undefined when the connection was dropped. */
+  status: number | undefined;
+  fault: Fault['kind'] | undefined;
+  /** Set when moto could not be reached (the client then sees a dropped connection). */
+  upstreamError: string | undefined;
+  /** Epoch milliseconds when the request arrived. */
+  at: number;
+}
+
+export interface FaultProxy {
+  /** http://127.0.0.1:PORT: give it to a client as its endpoint. */
+  url: string;
+  /** Every request, in arrival order (a live array). */
+  readonly records: readonly RecordedRequest[];
+  setFault(rule: FaultRule): void;
+  clearFaults(): void;
+  clearRecords(): void;
+  close(): Promise<void>;
+}
+
+/** A pass-through proxy in front of moto that records each AWS call and injects the faults it is told to. */
+export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
+  const target = new URL(targetUrl);
+  const agent = new Agent({ keepAlive: true });
+  const records: RecordedRequest[] = [];
+  let rules: (FaultRule & { remaining: number })[] = [];
+
+  const takeFault = (call: AwsCall): Fault | undefined => {
+    const rule = rules.find(
+      (r) =>
+        (r.service === undefined || r.service === call.service) &&
+        (r.action === undefined || r.action === call.action) &&
+        (r.region === undefined || r.region === call.region),
+    );
+    if (!rule) return undefined;
+    if (--rule.remaining <= 0) rules = rules.filter((r) => r !== rule);
+    return rule;
+  };
+
+  const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer, record: RecordedRequest) => {
+    const upstream = request(
+      { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers, agent },
+      (answer) => {
+        record.status = answer.statusCode;
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        if (record.fault === 'truncate') cutHalfway(answer, res);
+        else answer.pipe(res);
+      },
+    );
+    upstream.once('error', (err) => {
+      record.upstreamError = err.message;
+      console.error(`[fault proxy] cannot reach ${targetUrl}: ${err.message}`);
+      res.destroy();
+    });
+    upstream.end(body);
+  };
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.once('end', () => {
+      const body = Buffer.concat(chunks);
+      const call = parseAwsCall(req.headers, body);
+      const fault = takeFault(call);
+      const record = toRecord(call, fault);
+      records.push(record);
+      switch (fault?.kind) {
+        case 'status':
+        case 'throttle':
+          record.status = fault.kind === 'status' ? fault.status : 400;
+          sendError(res, call, fault);
+          return;
+        case 'drop':
+          req.socket.destroy();
+          return;
+        case 'delay':
+          setTimeout(() => forward(req, res, body, record), fault.ms);
+          return;
+        default:
+          forward(req, res, body, record);
+      }
+    });
+  });
+  // A client that gives up (timeout, abort) resets its socket; that is expected here, not a proxy failure.
+  server.on('clientError', (_err, socket) => socket.destroy());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    records,
+    setFault: (rule) => rules.push({ ...rule, remaining: rule.times ?? Infinity }),
+    clearFaults: () => (rules = []),
+    clearRecords: () => void records.splice(0),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+        agent.destroy();
+      }),
+  };
+}
+
+function toRecord(call: AwsCall, fault: Fault | undefined): RecordedRequest {
+  const body = call.body ?? {};
+  const str = (key: string) => (typeof body[key] === 'string' ? (body[key] as string) : undefined);
+  const strings = (key: string) => (Array.isArray(body[key]) ? (body[key] as unknown[]).map(String) : []);
+  const duration = str('DurationSeconds') ?? body.DurationSeconds;
+  return {
+    ...call,
+    secretIds: [...(str('SecretId') === undefined ? [] : [str('SecretId')!]), ...strings('SecretIdList')],
+    names: [...strings('Names'), ...(str('Name') === undefined ? [] : [str('Name')!])],
+    roleArn: str('RoleArn'),
+    roleSessionName: str('RoleSessionName'),
+    webIdentityToken: str('WebIdentityToken'),
+    externalId: str('ExternalId'),
+    durationSeconds: duration === undefined ? undefined : Number(duration),
+    status: undefined,
+    fault: fault?.kind,
+    upstreamError: undefined,
+    at: Date.now(),
+  };
+}
+
+function sendError(res: ServerResponse, call: AwsCall, fault: Extract<Fault, { kind: 'status' | 'throttle' }>) {
+  const status = fault.kind === 'status' ? fault.status : 400;
+  const code =
+    fault.kind === 'throttle'
+      ? call.protocol === 'query'
+        ? 'Throttling'
+        : 'ThrottlingException'
+      : status === 503
+        ? 'ServiceUnavailable'
+        : 'InternalFailure';
+  const message = `${code} injected by the test fault proxy`;
+  const requestId = randomUUID();
+  if (call.protocol === 'query') {
+    const type = fault.kind === 'throttle' ? 'Sender' : 'Receiver';
+    res.writeHead(status, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId });
+    res.end(
+      `<ErrorResponse><Error><Type>${type}</Type><Code>${code}</Code><Message>${message}</Message></Error>` +
+        `<RequestId>${requestId}</RequestId></ErrorResponse>`,
+    );
+    return;
+  }
+  res.writeHead(status, {
+    'content-type': 'application/x-amz-json-1.1',
+    'x-amzn-requestid': requestId,
+    'x-amzn-errortype': code,
+  });
+  res.end(JSON.stringify({ __type: code, message }));
+}
+
+/** Sends the first half of the body, then closes the connection: the client sees a transfer cut short. */
+function cutHalfway(answer: IncomingMessage, res: ServerResponse) {
+  const chunks: Buffer[] = [];
+  answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+  answer.once('end', () => {
+    const whole = Buffer.concat(chunks);
+    res.write(whole.subarray(0, Math.floor(whole.length / 2)), () => res.destroy());
+  });
+}
