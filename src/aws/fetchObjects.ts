@@ -1,0 +1,161 @@
+/**
+ * Fetches every object of a Mount (spec §4, §6): the primary region first, with every call planned up front
+ * and run concurrently under one bound; objects whose calls failed because the region is unhealthy are
+ * re-planned against the failover region. All or nothing: any object that does not resolve fails the Mount.
+ */
+
+import { status } from '@grpc/grpc-js';
+import pLimit from 'p-limit';
+import { describeObject, type ObjectRef, type ObjectSpec } from '../config/types.js';
+import { ProviderError } from '../errors.js';
+import type { AwsClientPool } from './clients.js';
+import { isAborted, isRegionalFault, toProviderError } from './errors.js';
+import { fetchSecrets, type BatchSupport } from './secretsManager.js';
+import { fetchParameters } from './ssm.js';
+import type { AwsIdentity, Outcome, RegionContext } from './types.js';
+
+/** AWS calls in flight per Mount; a mount of 100 secrets needs 5 batch calls, so this rarely binds. */
+const DEFAULT_CONCURRENCY = 8;
+
+export interface FetchObjectsInput {
+  objects: readonly ObjectSpec[];
+  region: string;
+  failoverRegion?: string;
+  identity: AwsIdentity;
+  pool: AwsClientPool;
+  batchSupport: BatchSupport;
+  concurrency?: number;
+  /** The Mount's deadline; handed to every SDK call. */
+  signal?: AbortSignal;
+}
+
+export interface FetchedObject {
+  spec: ObjectSpec;
+  value: Buffer;
+  version: string;
+  /** The region the value was read from. */
+  region: string;
+  fromFailover: boolean;
+}
+
+interface Failure {
+  spec: ObjectSpec;
+  outcome: Extract<Outcome, { ok: false }>;
+}
+
+function refKey(ref: ObjectRef): string {
+  return JSON.stringify([ref.objectName, ref.objectVersion, ref.objectVersionLabel]);
+}
+
+/** The unique refs of `specs` (an object listed twice is asked for once) and, per spec, its ref's index. */
+function dedupe(specs: readonly ObjectSpec[], refOf: (spec: ObjectSpec) => ObjectRef) {
+  const refs: ObjectRef[] = [];
+  const seen = new Map<string, number>();
+  const indexes = specs.map((spec) => {
+    const ref = refOf(spec);
+    const key = refKey(ref);
+    let index = seen.get(key);
+    if (index === undefined) seen.set(key, (index = refs.push(ref) - 1));
+    return index;
+  });
+  return { refs, indexes };
+}
+
+/** One outcome per spec, in order, from one region; both services are asked at once. */
+async function fetchRegion(
+  specs: readonly ObjectSpec[],
+  refOf: (spec: ObjectSpec) => ObjectRef,
+  ctx: RegionContext,
+): Promise<Outcome[]> {
+  const secretSpecs = specs.filter((s) => s.objectType === 'secretsmanager');
+  const parameterSpecs = specs.filter((s) => s.objectType === 'ssmparameter');
+  const secrets = dedupe(secretSpecs, refOf);
+  const parameters = dedupe(parameterSpecs, refOf);
+  const [secretOutcomes, parameterOutcomes] = await Promise.all([
+    secrets.refs.length > 0 ? fetchSecrets(secrets.refs, ctx) : [],
+    parameters.refs.length > 0 ? fetchParameters(parameters.refs, ctx) : [],
+  ]);
+  const bySpec = new Map<ObjectSpec, Outcome>();
+  secretSpecs.forEach((spec, i) => bySpec.set(spec, secretOutcomes[secrets.indexes[i]!]!));
+  parameterSpecs.forEach((spec, i) => bySpec.set(spec, parameterOutcomes[parameters.indexes[i]!]!));
+  return specs.map((spec) => bySpec.get(spec)!);
+}
+
+function failuresOf(specs: readonly ObjectSpec[], outcomes: readonly Outcome[]): Failure[] {
+  const failures: Failure[] = [];
+  outcomes.forEach((outcome, i) => {
+    if (!outcome.ok) failures.push({ spec: specs[i]!, outcome });
+  });
+  return failures;
+}
+
+/** Failures that end the Mount without a failover: our deadline first, then client errors. */
+function fatalOf(failures: Failure[]): Failure[] {
+  const aborted = failures.filter((f) => isAborted(f.outcome.error));
+  return aborted.length > 0 ? aborted : failures.filter((f) => !isRegionalFault(f.outcome.error));
+}
+
+/**
+ * One error for a region's failures: the first failure's cause, naming every object that shared it (one call
+ * fails for all its objects), and a count of the objects that failed for other reasons.
+ */
+function regionFailure(failures: Failure[], region: string): ProviderError {
+  const first = failures[0]!.outcome;
+  const sharing = failures.filter((f) => f.outcome.error === first.error);
+  const objects = sharing.map((f) => describeObject(f.spec));
+  const error = toProviderError(first.error, { objects, region, action: first.action });
+  const others = failures.length - sharing.length;
+  if (others === 0) return error;
+  const more = `${error.message} (${others} more object${others === 1 ? '' : 's'} failed in ${region} too)`;
+  return new ProviderError(error.grpcStatus, error.code, more, { cause: error.cause });
+}
+
+function bothRegionsFailed(primary: ProviderError, failover: ProviderError): ProviderError {
+  return new ProviderError(
+    status.UNAVAILABLE,
+    'RegionUnavailable',
+    `both regions failed. Primary: ${primary.message}. Failover: ${failover.message}`,
+    { cause: primary.cause },
+  );
+}
+
+export async function fetchObjects(input: FetchObjectsInput): Promise<FetchedObject[]> {
+  const limit = pLimit(input.concurrency ?? DEFAULT_CONCURRENCY);
+  const contextFor = (region: string): RegionContext => ({
+    clients: input.pool.clientsFor(input.identity, region),
+    identityKey: input.identity.key,
+    batchSupport: input.batchSupport,
+    limit,
+    signal: input.signal,
+  });
+  const results = new Map<ObjectSpec, FetchedObject>();
+  const keep = (specs: readonly ObjectSpec[], outcomes: readonly Outcome[], region: string, fromFailover: boolean) =>
+    outcomes.forEach((outcome, i) => {
+      const spec = specs[i]!;
+      if (outcome.ok) results.set(spec, { spec, ...outcome.fetched, region, fromFailover });
+    });
+
+  const primaryOutcomes = await fetchRegion(input.objects, (s) => s.primary, contextFor(input.region));
+  keep(input.objects, primaryOutcomes, input.region, false);
+  const primaryFailures = failuresOf(input.objects, primaryOutcomes);
+  if (primaryFailures.length > 0) {
+    const fatal = fatalOf(primaryFailures);
+    // A client error is the user's to fix: the failover region would only hide it (or add its own).
+    if (fatal.length > 0 || input.failoverRegion === undefined) {
+      throw regionFailure(fatal.length > 0 ? fatal : primaryFailures, input.region);
+    }
+    const retry = primaryFailures.map((f) => f.spec);
+    const failoverOutcomes = await fetchRegion(retry, (s) => s.failover ?? s.primary, contextFor(input.failoverRegion));
+    const failoverFailures = failuresOf(retry, failoverOutcomes);
+    if (failoverFailures.length > 0) {
+      const aborted = failoverFailures.filter((f) => isAborted(f.outcome.error));
+      if (aborted.length > 0) throw regionFailure(aborted, input.failoverRegion);
+      throw bothRegionsFailed(
+        regionFailure(primaryFailures, input.region),
+        regionFailure(failoverFailures, input.failoverRegion),
+      );
+    }
+    keep(retry, failoverOutcomes, input.failoverRegion, true);
+  }
+  return input.objects.map((spec) => results.get(spec)!);
+}

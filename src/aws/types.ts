@@ -1,0 +1,45 @@
+/** The shapes shared by the fetch modules of `src/aws`: who asks, and what one region answered per object. */
+
+import type { SecretsManagerClient, SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { BatchSupport } from './secretsManager.js';
+
+/** Static credentials or a provider of them, exactly what the SDK clients accept. */
+export type AwsCredentials = NonNullable<SecretsManagerClientConfig['credentials']>;
+
+/**
+ * The identity a Mount acts as. `key` names it uniquely (namespace, service account, role, auth kind): clients
+ * and remembered facts are keyed by it, so a pod is never served by another identity's client.
+ */
+export interface AwsIdentity {
+  key: string;
+  credentials: AwsCredentials;
+}
+
+export interface RegionClients {
+  secretsManager: SecretsManagerClient;
+  ssm: SSMClient;
+}
+
+/** The AWS API call an outcome came from; error messages name it with the service. */
+export type AwsAction = 'BatchGetSecretValue' | 'GetSecretValue' | 'GetParameters';
+
+export interface FetchedValue {
+  value: Buffer;
+  version: string;
+}
+
+/** What one region answered for one requested object: its value, or the error (SDK error or answer-level). */
+export type Outcome = { ok: true; fetched: FetchedValue } | { ok: false; error: unknown; action: AwsAction };
+
+/** Runs one AWS call under the Mount's concurrency bound. */
+export type Limit = <T>(call: () => Promise<T>) => Promise<T>;
+
+/** Everything a service module needs to fetch from one region for one identity. */
+export interface RegionContext {
+  clients: RegionClients;
+  identityKey: string;
+  batchSupport: BatchSupport;
+  limit: Limit;
+  signal?: AbortSignal;
+}
