@@ -138,7 +138,9 @@ GO
 }
 
 install_helm() {
-  GOBIN="$1/bin" go install -trimpath -ldflags='-s -w' "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  # Without the release's ldflag helm calls itself by its minor version only (v3.22), also in .Capabilities.
+  GOBIN="$1/bin" go install -trimpath \
+    -ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
   "$1/bin/helm" version --short
 }
 
