@@ -62,9 +62,9 @@ export async function waitReady(peer: PeerProcess, probe: () => Promise<boolean>
   throw peerError(peer, `not ready after ${timeoutMs} ms${lastError ? ` (last probe error: ${lastError})` : ''}`);
 }
 
-/** Stops every peer still running, including any that never became ready. */
+/** Stops every peer still running, including any that never became ready, the last started first. */
 export async function stopAllPeers(): Promise<void> {
-  await Promise.all([...running].map((peer) => stopPeer(peer)));
+  for (const peer of [...running].reverse()) await stopPeer(peer);
 }
 
 /** SIGTERM to the peer's group, SIGKILL after graceMs. */

@@ -1,0 +1,122 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { makeApiserverPki } from './certs.js';
+import { freePort } from './net.js';
+import { peerError, startPeer, waitReady, type PeerProcess } from './process.js';
+
+export interface RunningKubeApiserver {
+  server: string;
+  token: string;
+  caFile: string;
+  kubeconfigPath: string;
+  process: PeerProcess;
+}
+
+export async function startKubeApiserver(
+  binary: string,
+  etcdUrl: string,
+  runDir: string,
+  logDir: string,
+): Promise<RunningKubeApiserver> {
+  const pki = await makeApiserverPki(join(runDir, 'pki'));
+  const token = randomBytes(24).toString('hex');
+  const tokenFile = join(runDir, 'tokens.csv');
+  await writeFile(tokenFile, `${token},admin,admin-uid,"system:masters"\n`, { mode: 0o600 });
+  const port = await freePort();
+  const server = `https://127.0.0.1:${port}`;
+  const peer = startPeer(
+    'kube-apiserver',
+    binary,
+    [
+      `--etcd-servers=${etcdUrl}`,
+      '--bind-address=127.0.0.1',
+      // Without a default route the apiserver cannot pick an address to advertise for the kubernetes Service.
+      '--advertise-address=127.0.0.1',
+      `--secure-port=${port}`,
+      `--cert-dir=${join(runDir, 'pki')}`,
+      `--tls-cert-file=${pki.certFile}`,
+      `--tls-private-key-file=${pki.keyFile}`,
+      `--token-auth-file=${tokenFile}`,
+      '--authorization-mode=Node,RBAC',
+      '--service-cluster-ip-range=10.96.0.0/24',
+      '--service-account-issuer=https://kubernetes.default.svc',
+      `--service-account-key-file=${pki.serviceAccountPublicKeyFile}`,
+      `--service-account-signing-key-file=${pki.serviceAccountKeyFile}`,
+      // No controllers run: the Endpoints of the kubernetes Service would point at loopback, which is invalid.
+      '--endpoint-reconciler-type=none',
+    ],
+    join(logDir, 'kube-apiserver.log'),
+  );
+  const ca = readFileSync(pki.caFile);
+  const call = (method: string, path: string, body?: unknown) => httpsJson(server, ca, token, method, path, body);
+  await waitReady(peer, async () => (await call('GET', '/readyz')).status === 200, 120_000);
+  await createDefaultServiceAccount(peer, call);
+  const kubeconfigPath = join(runDir, 'kubeconfig');
+  await writeFile(kubeconfigPath, kubeconfig(server, pki.caFile, token), { mode: 0o600 });
+  return { server, token, caFile: pki.caFile, kubeconfigPath, process: peer };
+}
+
+type Call = (method: string, path: string, body?: unknown) => Promise<{ status: number; text: string }>;
+
+/**
+ * The ServiceAccount admission plugin rejects pods whose service account is missing, and no controller-manager
+ * runs to create `default`: do its job for the default namespace (which the apiserver creates shortly after start).
+ */
+async function createDefaultServiceAccount(peer: PeerProcess, call: Call): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const { status, text } = await call('POST', '/api/v1/namespaces/default/serviceaccounts', {
+      metadata: { name: 'default' },
+    });
+    if (status === 201 || status === 409) return;
+    if (status !== 404 || Date.now() > deadline) {
+      throw peerError(peer, `refused the default ServiceAccount: HTTP ${status} ${text}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function kubeconfig(server: string, caFile: string, token: string): string {
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'peers', cluster: { server, 'certificate-authority': caFile } }],
+    users: [{ name: 'admin', user: { token } }],
+    contexts: [{ name: 'peers', context: { cluster: 'peers', user: 'admin', namespace: 'default' } }],
+    'current-context': 'peers',
+  });
+}
+
+function httpsJson(
+  server: string,
+  ca: Buffer,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      new URL(path, server),
+      {
+        method,
+        ca,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        timeout: 5_000,
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+        res.once('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.once('error', reject);
+      },
+    );
+    req.once('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)));
+    req.once('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
