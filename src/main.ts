@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { join } from 'node:path';
 import { parseFlags, usage, type ProviderFlags } from './config/flags.js';
-import { createProvider } from './provider.js';
 import { readProviderVersion } from './shippedFile.js';
 
 function readFlags(): ProviderFlags {
@@ -24,6 +23,8 @@ async function main(): Promise<void> {
     process.stdout.write(`${name} ${version}\n`);
     return;
   }
+  // The AWS SDK and the Kubernetes client are heavy to load: --help and --version should not wait for them.
+  const { createProvider } = await import('./provider.js');
   const provider = createProvider(flags, process.env);
   const socketPath = join(flags.providerVolume, 'aws.sock');
   await provider.server.listen(socketPath);
