@@ -29,7 +29,7 @@ export interface RecordedRequest extends AwsCall {
   webIdentityToken: string | undefined;
   externalId: string | undefined;
   durationSeconds: number | undefined;
-  /** The status the client received; undefined when the connection was dropped. */
+  /** The status sent back (moto's, or the injected fault's); undefined when the connection was dropped. */
   status: number | undefined;
   fault: Fault['kind'] | undefined;
   /** Set when moto could not be reached (the client then sees a dropped connection). */
