@@ -111,10 +111,16 @@ function isUnreadable(e: ErrorFields): boolean {
 function fieldsOf(err: unknown): ErrorFields | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   const raw = err as Partial<ErrorFields>;
-  const e = {
-    ...raw,
+  // Read one by one: a spread would lose what is not enumerable (Error's own fields, the SDK's `$response`).
+  const e: ErrorFields = {
     name: typeof raw.name === 'string' ? raw.name : '',
     message: typeof raw.message === 'string' ? raw.message : '',
+    code: raw.code,
+    $fault: raw.$fault,
+    $retryable: raw.$retryable,
+    $metadata: raw.$metadata,
+    $response: raw.$response,
+    cause: raw.cause,
   };
   // An unreadable 403 is a denial all the same (moto's IAM answers XML to JSON services; so may a proxy).
   if (isUnreadable(e) && e.$metadata?.httpStatusCode === 403) {
@@ -186,9 +192,15 @@ export function listObjects(objects: readonly string[]): string {
   return `${objects.slice(0, MAX_LISTED_OBJECTS).join(', ')} and ${objects.length - MAX_LISTED_OBJECTS} more`;
 }
 
-/** AWS's own message never holds a secret value; it is shortened so one pod event stays readable. */
+/**
+ * AWS's own message never holds a secret value; it is shortened so one pod event stays readable, and the SDK's
+ * advice to inspect `$response` (meant for a debugger, not an operator) is dropped.
+ */
 function awsMessage(e: ErrorFields): string {
-  const text = e.message.trim();
+  const text = e.message
+    .replace(/\s*Deserialization error: to see the raw response.*$/s, '')
+    .replace(/\s+/g, ' ')
+    .trim();
   if (text === '') return '';
   return ` (${text.length > MAX_AWS_MESSAGE ? `${text.slice(0, MAX_AWS_MESSAGE)}…` : text})`;
 }
@@ -238,7 +250,7 @@ function classify(e: ErrorFields, err: unknown, context: ErrorContext): Classifi
     return {
       grpcStatus: status.UNAVAILABLE,
       code: 'RegionUnavailable',
-      fix: 'the region is unhealthy or unreachable; the Mount is retried, and a failoverRegion avoids the wait',
+      fix: 'the region is unhealthy or unreachable; the Mount will be retried',
     };
   }
   if (INVALID_ARGUMENT.has(e.name)) {
@@ -266,7 +278,8 @@ export function toProviderError(err: unknown, context: ErrorContext): ProviderEr
   if (err instanceof ProviderError) return err;
   const e = fieldsOf(err) ?? { name: 'Error', message: String(err) };
   const { grpcStatus, code, fix } = classify(e, err, context);
-  const name = e.name || 'Error';
+  // A bare network error says more by its code (ECONNRESET) than by its class name.
+  const name = (e.name === 'Error' || e.name === '') && typeof e.code === 'string' ? e.code : e.name || 'Error';
   const attempts = e.$metadata?.attempts ?? 1;
   const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
   const message =

@@ -22,10 +22,9 @@ function networkError(code: string, message = `connect ${code}`) {
 
 /** What the SDK throws when a body cannot be parsed: the parser's SyntaxError, with the raw response kept. */
 function unreadable(httpStatusCode: number) {
-  const err = Object.assign(new SyntaxError('Unexpected end of JSON input'), {
-    $response: { statusCode: httpStatusCode },
-    ...meta(httpStatusCode),
-  });
+  const err = Object.assign(new SyntaxError('Unexpected end of JSON input'), meta(httpStatusCode));
+  // The SDK hides the raw response from enumeration, as here.
+  Object.defineProperty(err, '$response', { value: { statusCode: httpStatusCode }, enumerable: false });
   err.message += '\n  Deserialization error: to see the raw response, inspect the hidden field {error}.$response';
   return err;
 }
@@ -145,6 +144,15 @@ describe('toProviderError', () => {
     expect(toProviderError(sdkError('AccessDeniedException', 'client', 400), ssm).message).toMatch(
       /grant ssm:GetParameters \(and kms:Decrypt for a SecureString\)/,
     );
+  });
+
+  it('names a bare network error by its code and drops the SDK hint for debuggers', () => {
+    const truncated = Object.assign(new Error('aborted'), { code: 'ECONNRESET', ...meta(200, 3) });
+    Object.defineProperty(truncated, '$response', { value: {}, enumerable: false });
+    truncated.message += '\n  Deserialization error: to see the raw response, inspect the hidden field {error}.$response on this object.';
+    const error = toProviderError(truncated, context);
+    expect(error.code).toBe('RegionUnavailable');
+    expect(error.message).toContain('failed with ECONNRESET (aborted) after 3 attempts;');
   });
 
   it('lists at most five objects and counts the rest', () => {
