@@ -46,6 +46,8 @@ export async function startProvider(options: StartProviderOptions): Promise<Runn
         PATH: process.env.PATH,
         HOME: process.env.HOME,
         AWS_EC2_METADATA_DISABLED: 'true',
+        // The machine runs Node 20 on purpose (the image runs a current LTS): the SDK's reminder is noise here.
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         ...options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -42,7 +42,7 @@ const cases: BadCase[] = [
   { name: 'SSM version not a number', objects: [{ objectName: 'p', objectType: 'ssmparameter', objectVersion: 'abc' }], message: [/"p"/, /objectVersion/] },
   { name: 'two objects write the same file', objects: [{ objectName: 'a', ...SM }, { objectName: 'b', ...SM, objectAlias: 'a' }], message: [/objects\[0\]/, /objects\[1\]/, /objectAlias/] },
   { name: 'alias with .. and translation off', objects: [{ objectName: 'a', ...SM, objectAlias: '../escape' }], parameters: { pathTranslation: 'False' }, message: [/"a"/, /\.\./] },
-  { name: 'absolute alias with translation off', objects: [{ objectName: 'a', ...SM, objectAlias: '/etc/passwd' }], parameters: { pathTranslation: 'False' }, message: [/"a"/, /\/etc\/passwd/] },
+  { name: 'alias with an empty element and translation off', objects: [{ objectName: 'a', ...SM, objectAlias: 'dir//file' }], parameters: { pathTranslation: 'False' }, message: [/"a"/, /dir\/\/file/] },
   { name: 'name climbing out with translation off', objects: [{ objectName: 'a/../../b', ...SM }], parameters: { pathTranslation: 'False' }, message: [/objects\[0\]/, /\.\./] },
   { name: 'alias of only dots', objects: [{ objectName: 'a', ...SM, objectAlias: '..' }], message: [/"a"/, /\.\./] },
   { name: 'jmesPath not a list', objects: [{ objectName: 'a', ...SM, jmesPath: 'username' }], message: [/"a"/, /jmesPath/] },

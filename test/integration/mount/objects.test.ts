@@ -58,6 +58,11 @@ describe('SSM Parameter Store objects', () => {
 
     const dashed = await env.mount(who, { objects, parameters: { pathTranslation: '-' } });
     expect(dashed.files.map((f) => f.path)).toEqual(['-team-db-url']);
+
+    // Off: the name forms directories below the mount, its leading "/" dropped as ASCP does.
+    const nested = await env.mount(who, { objects, parameters: { pathTranslation: 'False' } });
+    expect(nested.files.map((f) => f.path)).toEqual(['team/db/url']);
+    expect(nested.objectVersion.map((v) => v.id)).toEqual(['team/db/url']);
   });
 });
 
