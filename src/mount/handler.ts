@@ -20,6 +20,7 @@ export function createMountHandler(deps: MountDependencies, options: MountHandle
     const pod = podOf(request);
     try {
       const outcome = await mount(request, deps, signal);
+      for (const warning of outcome.config.warnings) options.logger.warn({ ...pod, warning }, 'secretproviderclass');
       options.logger.info(
         {
           ...pod,
