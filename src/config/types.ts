@@ -58,6 +58,11 @@ export interface MountConfig {
   region?: string;
   failoverRegion?: string;
   usePodIdentity: boolean;
+  /** A role to assume with the pod's credentials before fetching (`assumeRoleArn` parameter). */
+  assumeRoleArn?: string;
+  assumeRoleExternalId?: string;
+  /** 900..43200, checked at parse time. */
+  assumeRoleDurationSeconds?: number;
   preferredAddressType: AddressType;
   /** The request's default file mode (decimal from the wire, e.g. 420 = 0644). */
   permission: number;

@@ -1,0 +1,188 @@
+import { invalidSpc } from '../errors.js';
+import { jmesPathSyntaxError } from '../files/jmes.js';
+import { checkFilePath, checkUniquePaths, translatePath, type PathTranslation, type PlannedFile } from '../files/paths.js';
+import { arnRegion, looksLikeArn, withRegion, type Arn } from './arn.js';
+import { describeYaml, optionalString, parseFileMode, readFields, requiredString, type Fields } from './fields.js';
+import { parseFailoverObject } from './failover.js';
+import { checkArnRegion, checkedArn, checkSsmSelector } from './refs.js';
+import {
+  describeObject,
+  type JmesPathEntry,
+  type MountConfig,
+  type ObjectRef,
+  type ObjectSpec,
+  type ObjectType,
+} from './types.js';
+import { isYamlMap, parseYamlTree, type YamlValue } from './yamlTree.js';
+
+/** What the object rules need from the rest of the request. */
+export interface ObjectsContext {
+  /** The `region` parameter; absent when the region is resolved later (then see checkArnRegions). */
+  region?: string;
+  failoverRegion?: string;
+  translation: PathTranslation;
+  /** The request's permission: the mode of a file without its own filePermission. */
+  defaultMode: number;
+}
+
+const OBJECT_KEYS = [
+  'objectName',
+  'objectType',
+  'objectAlias',
+  'objectVersion',
+  'objectVersionLabel',
+  'filePermission',
+  'jmesPath',
+  'failoverObject',
+] as const;
+type ObjectKey = (typeof OBJECT_KEYS)[number];
+
+const JMES_KEYS = ['path', 'objectAlias', 'filePermission'] as const;
+const OBJECT_TYPES: readonly ObjectType[] = ['secretsmanager', 'ssmparameter'];
+
+export interface ParsedObjects {
+  objects: ObjectSpec[];
+  /** Things worth a log line but not a failed mount (an objectType assumed). */
+  warnings: string[];
+}
+
+/** Parses and validates the `objects` parameter: every rule that needs no I/O, all before any fetch. */
+export function parseObjects(source: string, ctx: ObjectsContext): ParsedObjects {
+  const tree = parseYamlTree(source, 'objects');
+  if (!Array.isArray(tree)) {
+    throw invalidSpc(
+      `objects must be a YAML list of maps (each object starts with "- objectName: …"), got ${describeYaml(tree)}.`,
+    );
+  }
+  if (tree.length === 0) throw invalidSpc('objects lists no object. Add at least one "- objectName: …" entry.');
+  const warnings: string[] = [];
+  const objects = tree.map((entry, index) => parseObject(entry, index, ctx, warnings));
+  checkUniquePaths(objects.flatMap(plannedFiles));
+  return { objects, warnings };
+}
+
+function parseObject(entry: YamlValue, index: number, ctx: ObjectsContext, warnings: string[]): ObjectSpec {
+  const fields = readFields(entry, OBJECT_KEYS, describeEntry(entry, index), 'objectName: …, objectType: …');
+  const objectName = requiredString(fields.objectName, 'objectName', `objects[${index}]`, 'Name the secret or parameter.');
+  const where = describeObject({ index, primary: { objectName } });
+  const { objectType, arn } = resolveType(objectName, fields.objectType, where, warnings);
+  if (arn && ctx.region !== undefined) checkArnRegion(where, 'objectName', arn.region, ctx.region, 'region');
+  const primary = parseRef(fields, objectName, objectType, where);
+  const objectAlias = optionalString(fields.objectAlias, 'objectAlias', where);
+  const mode = parseFileMode(fields.filePermission, where) ?? ctx.defaultMode;
+  const fileName = translatePath(objectAlias ?? objectName, ctx.translation);
+  checkFilePath({ path: fileName, owner: where }, objectAlias === undefined ? 'objectName' : 'objectAlias');
+  const failover = fields.failoverObject
+    ? parseFailoverObject(fields.failoverObject, { where, primary, objectType, objectAlias, ...ctx })
+    : replicaFailover(primary, arn, ctx.failoverRegion);
+  const jmesPath = parseJmesPath(fields.jmesPath, where, mode, ctx.translation);
+  return { index, objectType, primary, ...(failover && { failover }), fileName, mode, jmesPath };
+}
+
+/** `objects[2] "MySecret"` when the entry has a usable objectName, so even a key error names the object. */
+function describeEntry(entry: YamlValue, index: number): string {
+  if (!isYamlMap(entry)) return `objects[${index}]`;
+  const name = [...entry].find(([key]) => key.toLowerCase() === 'objectname')?.[1];
+  return typeof name === 'string' && name !== '' ? describeObject({ index, primary: { objectName: name } }) : `objects[${index}]`;
+}
+
+/**
+ * The type from `objectType`, else from the ARN, else Secrets Manager. ASCP requires objectType for a plain
+ * name, but the user guide's own failover example omits it, so we assume secretsmanager and say so in a warning.
+ * An ARN and an explicit type must agree.
+ */
+function resolveType(
+  objectName: string,
+  typeField: YamlValue | undefined,
+  where: string,
+  warnings: string[],
+): { objectType: ObjectType; arn?: Arn } {
+  const fromArn = looksLikeArn(objectName) ? checkedArn(objectName, where, 'objectName') : undefined;
+  const written = optionalString(typeField, 'objectType', where);
+  if (written === undefined) {
+    if (fromArn) return fromArn;
+    warnings.push(
+      `${where}: no objectType and objectName is not an ARN; assuming secretsmanager. ` +
+        'Set objectType (secretsmanager or ssmparameter) to be explicit; ASCP requires it.',
+    );
+    return { objectType: 'secretsmanager' };
+  }
+  // ASCP takes the type only in lower case; any case is accepted here since the meaning is not in doubt.
+  const objectType = OBJECT_TYPES.find((type) => type === written.toLowerCase());
+  if (objectType === undefined) {
+    throw invalidSpc(`${where}: objectType "${written}" is not a type. Use secretsmanager or ssmparameter.`);
+  }
+  if (fromArn && fromArn.objectType !== objectType) {
+    throw invalidSpc(
+      `${where}: objectType is ${objectType} but objectName is a ${fromArn.objectType} ARN. ` +
+        'Remove objectType or fix the ARN.',
+    );
+  }
+  return { objectType, ...(fromArn && { arn: fromArn.arn }) };
+}
+
+/** The primary's name, version and label; Parameter Store allows a version or a label, not both. */
+function parseRef(fields: Fields<ObjectKey>, objectName: string, type: ObjectType, where: string): ObjectRef {
+  const objectVersion = optionalString(fields.objectVersion, 'objectVersion', where);
+  const objectVersionLabel = optionalString(fields.objectVersionLabel, 'objectVersionLabel', where);
+  const ref = {
+    objectName,
+    ...(objectVersion !== undefined && { objectVersion }),
+    ...(objectVersionLabel !== undefined && { objectVersionLabel }),
+  };
+  checkSsmSelector(ref, type, where);
+  return ref;
+}
+
+/** Without a failoverObject, the failover region serves a replica: the same name, or the ARN in that region. */
+function replicaFailover(primary: ObjectRef, arn: Arn | undefined, failoverRegion?: string): ObjectRef | undefined {
+  if (failoverRegion === undefined) return undefined;
+  return { ...primary, objectName: arn ? withRegion(arn, failoverRegion) : primary.objectName };
+}
+
+function parseJmesPath(value: YamlValue | undefined, where: string, mode: number, translation: PathTranslation) {
+  if (value === null || value === undefined) return [];
+  if (!Array.isArray(value)) {
+    throw invalidSpc(`${where}: jmesPath must be a list of {path, objectAlias} maps, got ${describeYaml(value)}.`);
+  }
+  return value.map((entry, i) => parseJmesEntry(entry, `${where} jmesPath[${i}]`, mode, translation));
+}
+
+function parseJmesEntry(entry: YamlValue, where: string, parentMode: number, translation: PathTranslation) {
+  const fields = readFields(entry, JMES_KEYS, where, 'path: …, objectAlias: …');
+  const path = requiredString(fields.path, 'path', where, 'Give the JMESPath expression to extract, e.g. path: username.');
+  const objectAlias = requiredString(fields.objectAlias, 'objectAlias', where, 'Give the file name to write.');
+  const syntaxError = jmesPathSyntaxError(path);
+  if (syntaxError !== undefined) {
+    throw invalidSpc(`${where}: path "${path}" is not a valid JMESPath expression (${syntaxError}). Fix the path.`);
+  }
+  // ASCP translates a jmesPath alias like any other file name, so `a/b` becomes `a_b` by default here too.
+  const fileName = translatePath(objectAlias, translation);
+  checkFilePath({ path: fileName, owner: `${where} (objectAlias "${objectAlias}")` }, 'objectAlias');
+  // A jmesPath file is a piece of its object: it takes the object's mode unless it sets its own.
+  const mode = parseFileMode(fields.filePermission, where) ?? parentMode;
+  return { path, objectAlias, fileName, mode } satisfies JmesPathEntry;
+}
+
+function plannedFiles(spec: ObjectSpec): PlannedFile[] {
+  const owner = describeObject(spec);
+  return [
+    { path: spec.fileName, owner },
+    ...spec.jmesPath.map((entry, i) => ({
+      path: entry.fileName,
+      owner: `${owner} jmesPath[${i}] (objectAlias "${entry.objectAlias}")`,
+    })),
+  ];
+}
+
+/**
+ * ARN regions against the region the mount resolved (parameter, AWS_REGION or the node's label). The parse
+ * checks them already when the `region` parameter is set; the pipeline calls this once the region is known
+ * in every case. Failover ARNs need no check here: failoverRegion is always a parameter, so the parse did.
+ */
+export function checkArnRegions(config: Pick<MountConfig, 'objects'>, region: string): void {
+  for (const spec of config.objects) {
+    const primaryRegion = arnRegion(spec.primary.objectName);
+    if (primaryRegion !== undefined) checkArnRegion(describeObject(spec), 'objectName', primaryRegion, region, 'region');
+  }
+}

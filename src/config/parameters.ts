@@ -1,0 +1,145 @@
+import { invalidSpc } from '../errors.js';
+import type { PathTranslation } from '../files/paths.js';
+import { parseArn } from './arn.js';
+import { closestName } from './similar.js';
+import type { AddressType } from './types.js';
+
+/** The SecretProviderClass parameters, typed. `objects` stays text: objects.ts parses it. */
+export interface SpcParameters {
+  region?: string;
+  failoverRegion?: string;
+  translation: PathTranslation;
+  usePodIdentity: boolean;
+  preferredAddressType: AddressType;
+  assumeRoleArn?: string;
+  assumeRoleExternalId?: string;
+  assumeRoleDurationSeconds?: number;
+  objects: string;
+}
+
+export const KNOWN_PARAMETERS = [
+  'region',
+  'failoverRegion',
+  'pathTranslation',
+  'objects',
+  'usePodIdentity',
+  'preferredAddressType',
+  'assumeRoleArn',
+  'assumeRoleExternalId',
+  'assumeRoleDurationSeconds',
+] as const;
+
+type Attributes = Readonly<Record<string, string>>;
+
+/** A parameter set to "" is unset: the driver passes SPC parameters through, empty ones included. */
+function param(attributes: Attributes, name: (typeof KNOWN_PARAMETERS)[number]): string | undefined {
+  const value = attributes[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+export function parseParameters(attributes: Attributes): SpcParameters {
+  const region = parseRegion(param(attributes, 'region'), 'region');
+  const failoverRegion = parseRegion(param(attributes, 'failoverRegion'), 'failoverRegion');
+  if (failoverRegion !== undefined && failoverRegion === region) {
+    throw invalidSpc(`failoverRegion ${failoverRegion} is the same as region. Set failoverRegion to another region, or remove it.`);
+  }
+  const objects = param(attributes, 'objects');
+  if (objects === undefined) {
+    throw invalidSpc('the objects parameter is missing or empty. List the secrets and parameters to mount under objects.');
+  }
+  return {
+    ...(region !== undefined && { region }),
+    ...(failoverRegion !== undefined && { failoverRegion }),
+    translation: parseTranslation(param(attributes, 'pathTranslation')),
+    usePodIdentity: parseBool(param(attributes, 'usePodIdentity'), 'usePodIdentity'),
+    preferredAddressType: parseAddressType(param(attributes, 'preferredAddressType')),
+    ...parseAssumeRole(attributes),
+    objects,
+  };
+}
+
+function parseRegion(value: string | undefined, name: string): string | undefined {
+  if (value === undefined || /^[a-z0-9]+(-[a-z0-9]+)*$/.test(value)) return value;
+  throw invalidSpc(`${name} "${value}" is not an AWS region name. Write it like us-east-1 (lower case, no spaces).`);
+}
+
+/** ASCP: empty means `_`, "False" in any case turns translation off, anything else must be one character. */
+function parseTranslation(value: string | undefined): PathTranslation {
+  if (value === undefined) return '_';
+  if (value.toLowerCase() === 'false') return false;
+  if ([...value].length === 1) return value;
+  throw invalidSpc(
+    `pathTranslation "${value}" must be a single character (the one that replaces "/" in file names) or "False".`,
+  );
+}
+
+// ASCP reads usePodIdentity with Go's strconv.ParseBool, so its spellings (1, t, T, TRUE, …) keep working.
+const TRUE_WORDS = new Set(['true', 't', '1']);
+const FALSE_WORDS = new Set(['false', 'f', '0']);
+
+function parseBool(value: string | undefined, name: string): boolean {
+  if (value === undefined) return false;
+  const word = value.toLowerCase();
+  if (TRUE_WORDS.has(word)) return true;
+  if (FALSE_WORDS.has(word)) return false;
+  throw invalidSpc(`${name} "${value}" is not a boolean. Use "true" or "false".`);
+}
+
+function parseAddressType(value: string | undefined): AddressType {
+  if (value === undefined) return 'auto';
+  const type = value.toLowerCase();
+  if (type === 'ipv4' || type === 'ipv6' || type === 'auto') return type;
+  throw invalidSpc(`preferredAddressType "${value}" is not an address type. Use ipv4, ipv6 or auto.`);
+}
+
+const MIN_ROLE_SECONDS = 900;
+const MAX_ROLE_SECONDS = 43_200;
+
+function parseAssumeRole(attributes: Attributes): Pick<SpcParameters, 'assumeRoleArn' | 'assumeRoleExternalId' | 'assumeRoleDurationSeconds'> {
+  const roleArn = param(attributes, 'assumeRoleArn');
+  const externalId = param(attributes, 'assumeRoleExternalId');
+  const duration = param(attributes, 'assumeRoleDurationSeconds');
+  if (roleArn === undefined) {
+    const orphan = externalId !== undefined ? 'assumeRoleExternalId' : duration !== undefined ? 'assumeRoleDurationSeconds' : undefined;
+    if (orphan) throw invalidSpc(`${orphan} is set without assumeRoleArn. Set assumeRoleArn, or remove ${orphan}.`);
+    return {};
+  }
+  const arn = parseArn(roleArn);
+  if (typeof arn === 'string' || arn.service !== 'iam' || !arn.resource.startsWith('role/')) {
+    throw invalidSpc(`assumeRoleArn "${roleArn}" is not an IAM role ARN. Write it as arn:aws:iam::ACCOUNT:role/NAME.`);
+  }
+  return {
+    assumeRoleArn: roleArn,
+    ...(externalId !== undefined && { assumeRoleExternalId: externalId }),
+    ...(duration !== undefined && { assumeRoleDurationSeconds: parseDuration(duration) }),
+  };
+}
+
+function parseDuration(text: string): number {
+  const seconds = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (seconds >= MIN_ROLE_SECONDS && seconds <= MAX_ROLE_SECONDS) return seconds;
+  throw invalidSpc(
+    `assumeRoleDurationSeconds "${text}" must be a whole number of seconds from ${MIN_ROLE_SECONDS} to ${MAX_ROLE_SECONDS}.`,
+  );
+}
+
+/** Keys the driver itself adds, never misspellings of ours. */
+function isDriverKey(key: string): boolean {
+  return key.startsWith('csi.storage.k8s.io/') || key === 'secretProviderClass';
+}
+
+/**
+ * Warnings for keys that look like a misspelt parameter (`Region`, `failOverRegion`, `object`). Never errors:
+ * the driver merges SPC parameters with the pod's volumeAttributes, so any key may legitimately be there.
+ */
+export function parameterWarnings(attributes: Attributes): string[] {
+  const known: readonly string[] = KNOWN_PARAMETERS;
+  return Object.keys(attributes)
+    .filter((key) => !known.includes(key) && !isDriverKey(key))
+    .flatMap((key) => {
+      const meant = closestName(key, KNOWN_PARAMETERS);
+      return meant === undefined
+        ? []
+        : [`parameter "${key}" is not one this provider reads and is ignored; did you mean "${meant}"? (names are case-sensitive)`];
+    });
+}
