@@ -101,6 +101,8 @@ interface ErrorFields {
   $metadata?: { httpStatusCode?: number; attempts?: number };
   $response?: unknown;
   cause?: unknown;
+  /** The message was replaced: the original must not reach a log either. */
+  sanitized?: boolean;
 }
 
 /** The SDK could not read the answer's body: cut short, or not the service's JSON (e.g. a proxy's page). */
@@ -122,11 +124,12 @@ function fieldsOf(err: unknown): ErrorFields | undefined {
     $response: raw.$response,
     cause: raw.cause,
   };
+  if (!isUnreadable(e)) return e;
+  // The parser's message may quote a fragment of the body, which may be a secret: it is never passed on.
+  const httpStatus = e.$metadata?.httpStatusCode;
+  const message = `HTTP ${httpStatus ?? 'answer'} with a body that could not be read (cut short or not AWS JSON)`;
   // An unreadable 403 is a denial all the same (moto's IAM answers XML to JSON services; so may a proxy).
-  if (isUnreadable(e) && e.$metadata?.httpStatusCode === 403) {
-    return { ...e, name: 'AccessDenied', message: 'HTTP 403 with a body that is not AWS JSON' };
-  }
-  return e;
+  return { ...e, name: httpStatus === 403 ? 'AccessDenied' : e.name, message, sanitized: true };
 }
 
 /** AWS refused the call for lack of permission. */
@@ -144,7 +147,7 @@ function isNetworkFailure(e: ErrorFields): boolean {
   if (e.name === 'TimeoutError' || /socket hang up/i.test(e.message)) return true;
   // A success or server error whose body was cut short or garbled; an unreadable 4xx is about the request.
   const httpStatus = e.$metadata?.httpStatusCode;
-  if (isUnreadable(e) && (httpStatus === undefined || httpStatus < 400 || httpStatus >= 500)) return true;
+  if (e.sanitized && (httpStatus === undefined || httpStatus < 400 || httpStatus >= 500)) return true;
   const cause = fieldsOf(e.cause);
   return cause !== undefined && typeof cause.code === 'string' && NETWORK_CODES.has(cause.code);
 }
@@ -187,20 +190,14 @@ const IAM_ACTIONS: Record<AwsAction, string> = {
 const MAX_LISTED_OBJECTS = 5;
 const MAX_AWS_MESSAGE = 300;
 
-export function listObjects(objects: readonly string[]): string {
+function listObjects(objects: readonly string[]): string {
   if (objects.length <= MAX_LISTED_OBJECTS) return objects.join(', ');
   return `${objects.slice(0, MAX_LISTED_OBJECTS).join(', ')} and ${objects.length - MAX_LISTED_OBJECTS} more`;
 }
 
-/**
- * AWS's own message never holds a secret value; it is shortened so one pod event stays readable, and the SDK's
- * advice to inspect `$response` (meant for a debugger, not an operator) is dropped.
- */
+/** AWS's own message never holds a secret value; it is shortened so one pod event stays readable. */
 function awsMessage(e: ErrorFields): string {
-  const text = e.message
-    .replace(/\s*Deserialization error: to see the raw response.*$/s, '')
-    .replace(/\s+/g, ' ')
-    .trim();
+  const text = e.message.replace(/\s+/g, ' ').trim();
   if (text === '') return '';
   return ` (${text.length > MAX_AWS_MESSAGE ? `${text.slice(0, MAX_AWS_MESSAGE)}…` : text})`;
 }
@@ -285,5 +282,6 @@ export function toProviderError(err: unknown, context: ErrorContext): ProviderEr
   const message =
     `${listObjects(context.objects)}: ${SERVICE_NAMES[context.action]} ${context.action} in ${context.region} ` +
     `failed with ${name}${awsMessage(e)}${tries}; ${fix}`;
-  return new ProviderError(grpcStatus, code, message, { cause: err });
+  const cause = e.sanitized ? Object.assign(new Error(e.message), { name }) : err;
+  return new ProviderError(grpcStatus, code, message, { cause });
 }

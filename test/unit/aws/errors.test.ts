@@ -94,7 +94,7 @@ describe('toProviderError', () => {
       unreadable(403),
       status.PERMISSION_DENIED,
       'AccessDenied',
-      /AccessDenied \(HTTP 403 with a body that is not AWS JSON\)/,
+      /AccessDenied \(HTTP 403 with a body that could not be read/,
     ],
     ['DecryptionFailure', new DecryptionFailure({ message: 'kms', ...meta(400) }), status.PERMISSION_DENIED, 'DecryptionFailure', /grant kms:Decrypt/],
     [
@@ -146,13 +146,22 @@ describe('toProviderError', () => {
     );
   });
 
-  it('names a bare network error by its code and drops the SDK hint for debuggers', () => {
-    const truncated = Object.assign(new Error('aborted'), { code: 'ECONNRESET', ...meta(200, 3) });
-    Object.defineProperty(truncated, '$response', { value: {}, enumerable: false });
-    truncated.message += '\n  Deserialization error: to see the raw response, inspect the hidden field {error}.$response on this object.';
-    const error = toProviderError(truncated, context);
+  it('names a bare network error by its code', () => {
+    const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', ...meta(200, 3) });
+    const error = toProviderError(reset, context);
     expect(error.code).toBe('RegionUnavailable');
-    expect(error.message).toContain('failed with ECONNRESET (aborted) after 3 attempts;');
+    expect(error.message).toContain('failed with ECONNRESET (read ECONNRESET) after 3 attempts;');
+  });
+
+  it('never passes on what a JSON parser quoted from an unreadable body, not even as the cause', () => {
+    const err = new SyntaxError('Unexpected token \'h\', "hunter2-pa"... is not valid JSON');
+    Object.assign(err, meta(200));
+    Object.defineProperty(err, '$response', { value: {}, enumerable: false });
+    const error = toProviderError(err, context);
+    expect(error.code).toBe('RegionUnavailable');
+    expect(error.message).toContain('failed with SyntaxError (HTTP 200 with a body that could not be read');
+    expect(error.message).not.toContain('hunter2');
+    expect(String((error.cause as Error).message)).not.toContain('hunter2');
   });
 
   it('lists at most five objects and counts the rest', () => {
