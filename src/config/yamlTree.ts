@@ -1,4 +1,15 @@
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import {
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type Alias,
+  type Document,
+  type Node,
+  type YAMLMap,
+} from 'yaml';
 import { invalidSpc } from '../errors.js';
 
 /**
@@ -11,6 +22,12 @@ export type YamlMap = Map<string, YamlValue>;
 
 /** Anchors let a few lines expand into a huge tree; an object list is never anywhere near this. */
 const MAX_NODES = 10_000;
+/**
+ * The yaml parser recurses once per nesting level. Near the stack limit V8 can abort the whole process (seen:
+ * a fatal out-of-memory while compiling a regexp at ~1,000 levels), so deep input is refused before parsing.
+ * Real object lists nest about four levels deep.
+ */
+const MAX_NESTING = 100;
 
 export function isYamlMap(value: YamlValue | undefined): value is YamlMap {
   return value instanceof Map;
@@ -18,6 +35,7 @@ export function isYamlMap(value: YamlValue | undefined): value is YamlMap {
 
 /** Parses one YAML document into a YamlValue; a syntax error names its line and column. */
 export function parseYamlTree(source: string, what: string): YamlValue {
+  checkNesting(source, what);
   const lineCounter = new LineCounter();
   const doc = parseDocument(source, { uniqueKeys: true, prettyErrors: false, lineCounter });
   const [error] = doc.errors;
@@ -27,13 +45,34 @@ export function parseYamlTree(source: string, what: string): YamlValue {
     const reason = error.message.split('\n')[0];
     throw invalidSpc(`${what}: YAML syntax error${where}: ${reason}. ${what} must be a YAML list of maps.`);
   }
-  const budget = { left: MAX_NODES, what };
+  const budget: Budget = { left: MAX_NODES, what, open: new Set() };
   return toValue(doc.contents, doc, budget);
+}
+
+/**
+ * A cheap upper bound of the nesting: block levels need at least one column of indentation or indicator
+ * (`- `, `? `) each, and flow levels one bracket each (brackets inside quotes may over-count, which is harmless).
+ */
+function checkNesting(source: string, what: string): void {
+  let flowDepth = 0;
+  for (const line of source.split('\n')) {
+    const lead = /^[ \t?:-]*/.exec(line)?.[0].length ?? 0;
+    for (const char of line) {
+      if (char === '[' || char === '{') flowDepth++;
+      else if ((char === ']' || char === '}') && flowDepth > 0) flowDepth--;
+      if (flowDepth > MAX_NESTING) break;
+    }
+    if (lead > 2 * MAX_NESTING || flowDepth > MAX_NESTING) {
+      throw invalidSpc(`${what}: the YAML nests deeper than ${MAX_NESTING} levels. ${what} must be a YAML list of maps.`);
+    }
+  }
 }
 
 interface Budget {
   left: number;
   what: string;
+  /** The collections being converted, outermost first: an alias to one of them would never end. */
+  open: Set<Node>;
 }
 
 function toValue(node: Node | null | undefined, doc: Document, budget: Budget): YamlValue {
@@ -41,17 +80,33 @@ function toValue(node: Node | null | undefined, doc: Document, budget: Budget): 
     throw invalidSpc(`${budget.what}: the YAML expands to more than ${MAX_NODES} nodes (too many aliases?).`);
   }
   if (node === null || node === undefined) return null;
-  if (isAlias(node)) return toValue(node.resolve(doc) as Node | undefined, doc, budget);
-  if (isSeq(node)) return node.items.map((item) => toValue(item as Node | null, doc, budget));
-  if (isMap(node)) {
-    const map: YamlMap = new Map();
-    for (const pair of node.items) {
-      map.set(keyText(pair.key as Node | null, doc, budget), toValue(pair.value as Node | null, doc, budget));
-    }
-    return map;
-  }
+  if (isAlias(node)) return toValue(resolveAlias(node, doc, budget), doc, budget);
   if (isScalar(node)) return scalarText(node.value, node.source);
-  return null;
+  if (!isSeq(node) && !isMap(node)) return null;
+  // Aliases can nest trees deeper than the text does; the same limit applies to what they expand to.
+  if (budget.open.size >= 2 * MAX_NESTING) {
+    throw invalidSpc(`${budget.what}: the YAML nests deeper than ${MAX_NESTING} levels (through aliases).`);
+  }
+  budget.open.add(node);
+  const value = isSeq(node) ? node.items.map((item) => toValue(item as Node | null, doc, budget)) : toMap(node, doc, budget);
+  budget.open.delete(node);
+  return value;
+}
+
+function toMap(node: YAMLMap, doc: Document, budget: Budget): YamlMap {
+  const map: YamlMap = new Map();
+  for (const pair of node.items) {
+    map.set(keyText(pair.key as Node | null, doc, budget), toValue(pair.value as Node | null, doc, budget));
+  }
+  return map;
+}
+
+function resolveAlias(alias: Alias, doc: Document, budget: Budget): Node | undefined {
+  const target = alias.resolve(doc) as Node | undefined;
+  if (target && budget.open.has(target)) {
+    throw invalidSpc(`${budget.what}: the YAML alias *${alias.source} refers to a node that contains it.`);
+  }
+  return target;
 }
 
 function scalarText(value: unknown, source: string | undefined): string | null {

@@ -25,6 +25,14 @@ const cases: BadObjects[] = [
   { name: 'entry is a list', objects: '- [a, b]', mentions: ['objects[0] must be a map', 'a list'] },
   { name: 'entry is empty', objects: '-', mentions: ['objects[0] must be a map', 'nothing'] },
   { name: 'duplicate key', objects: '- objectName: a\n  objectName: b', mentions: ['objects', 'line 2, column 3', 'Map keys must be unique'] },
+  { name: 'nested too deeply (block)', objects: `${'- '.repeat(1000)}x`, mentions: ['objects', 'nests deeper than 100 levels'] },
+  { name: 'nested too deeply (flow)', objects: `${'['.repeat(5000)}${']'.repeat(5000)}`, mentions: ['objects', 'nests deeper than 100 levels'] },
+  { name: 'a recursive alias', objects: '- &a\n  objectName: x\n  jmesPath: [*a]', mentions: ['objects', 'alias *a refers to a node that contains it'] },
+  {
+    name: 'aliases that expand without bound',
+    objects: `a0: &a0 [x, x, x, x]\n${Array.from({ length: 12 }, (_, i) => `a${i + 1}: &a${i + 1} [*a${i}, *a${i}, *a${i}]`).join('\n')}`,
+    mentions: ['objects', 'more than 10000 nodes'],
+  },
   // Keys
   {
     name: 'unknown key',
