@@ -42,7 +42,8 @@ export function parseFailoverObject(value: YamlValue, ctx: FailoverContext): Obj
   if (objectVersion !== undefined && objectVersion !== primary.objectVersion) {
     throw invalidSpc(
       `${fieldWhere}: objectVersion "${objectVersion}" differs from the object's objectVersion ` +
-        `"${primary.objectVersion ?? ''}". The versions must match; remove it from failoverObject or make them equal.`,
+        `(${primary.objectVersion === undefined ? 'none' : `"${primary.objectVersion}"`}). ` +
+        'The versions must match; remove it from failoverObject or make them equal.',
     );
   }
   // What the failover object leaves unset is taken from the primary, as ASCP does.
