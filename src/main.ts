@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { join } from 'node:path';
 import { parseFlags, usage, type ProviderFlags } from './config/flags.js';
 import { readProviderVersion } from './shippedFile.js';
 
@@ -26,9 +25,8 @@ async function main(): Promise<void> {
   // The AWS SDK and the Kubernetes client are heavy to load: --help and --version should not wait for them.
   const { createProvider } = await import('./provider.js');
   const provider = createProvider(flags, process.env);
-  const socketPath = join(flags.providerVolume, 'aws.sock');
-  await provider.server.listen(socketPath);
-  provider.logger.info({ socket: socketPath }, 'provider listening');
+  const { socketPath, metricsPort } = await provider.start();
+  provider.logger.info({ socket: socketPath, metricsPort }, 'provider listening');
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

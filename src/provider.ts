@@ -1,17 +1,26 @@
+import { join } from 'node:path';
 import { AwsClientPool } from './aws/clients.js';
 import { BatchSupportStore } from './aws/secretsManager.js';
 import { IrsaResolver } from './auth/irsa.js';
 import { PodIdentityResolver } from './auth/podIdentity.js';
 import type { ProviderFlags } from './config/flags.js';
 import { KubeClusterReader, loadKubeConfig } from './k8s/cluster.js';
+import { TokenBucket } from './k8s/tokenBucket.js';
 import { createMountHandler } from './mount/handler.js';
+import { ObservabilityServer } from './observability/httpServer.js';
 import { createLogger, type Logger } from './observability/logger.js';
+import { ProviderMetrics } from './observability/metrics.js';
+import { createSocketProbe } from './server/selfCheck.js';
 import { ProviderServer } from './server/server.js';
 import { readProviderVersion } from './shippedFile.js';
 
 export interface Provider {
   server: ProviderServer;
   logger: Logger;
+  metrics: ProviderMetrics;
+  /** Binds the provider socket, then the metrics/health port; resolves with both addresses. */
+  start(): Promise<{ socketPath: string; metricsPort: number }>;
+  /** Drains in-flight Mounts for up to `graceMs`, then closes everything. */
   close(graceMs: number): Promise<void>;
 }
 
@@ -22,12 +31,21 @@ export function createProvider(
   logger: Logger = createLogger(flags.logLevel),
 ): Provider {
   const { name, version } = readProviderVersion();
+  const metrics = new ProviderMetrics();
+  const kubeLimit = new TokenBucket(flags.qps, flags.burst);
   const cluster = new KubeClusterReader(loadKubeConfig(flags.kubeconfig), {
     serviceAccountTtlMs: flags.serviceAccountCacheTtlMs,
     maxEntries: 10_000,
+    throttle: (call) => kubeLimit.run(call),
+    onCall: (resource, outcome) => metrics.kubernetesCalls.inc({ resource, outcome }),
+    onCacheLookup: (cache, result) => metrics.cacheRequests.inc({ cache, result }),
   });
   const pool = new AwsClientPool({
     userAgent: `${name}/${version}${flags.eksAddonVersion ? ` eks-addon/${flags.eksAddonVersion}` : ''}`,
+    onCall: ({ service, action, region, outcome, attempts }) => {
+      metrics.awsCalls.inc({ service, action, region, outcome });
+      if (attempts > 1) metrics.awsRetries.inc({ service, action, region }, attempts - 1);
+    },
   });
   const handler = createMountHandler(
     {
@@ -43,17 +61,29 @@ export function createProvider(
       providerRegion: env.AWS_REGION || undefined,
       fetchConcurrency: flags.fetchConcurrency,
     },
-    { timeoutMs: flags.mountTimeoutMs, logger },
+    { timeoutMs: flags.mountTimeoutMs, logger, metrics },
   );
   const server = new ProviderServer({
     mount: handler,
     version: { version: 'v1alpha1', runtimeName: name, runtimeVersion: version },
   });
+  const socketPath = join(flags.providerVolume, 'aws.sock');
+  const socketProbe = createSocketProbe(socketPath, 2000);
+  const observability = new ObservabilityServer({ registry: metrics.registry, isReady: socketProbe.probe });
+
   return {
     server,
     logger,
+    metrics,
+    async start() {
+      await server.listen(socketPath);
+      const metricsPort = await observability.listen(flags.metricsAddr.host, flags.metricsAddr.port);
+      return { socketPath, metricsPort };
+    },
     async close(graceMs) {
       await server.close(graceMs);
+      socketProbe.close();
+      await observability.close();
       pool.destroy();
     },
   };

@@ -10,6 +10,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { LRUCache } from 'lru-cache';
 import type { AwsCredentials, AwsIdentity, RegionClients } from './types.js';
+import { observeCalls, type AwsCallObserver } from './callObserver.js';
 
 export interface AwsClientPoolOptions {
   /** Clients kept at most (identity × region); the least recently used pair is dropped. Default 500. */
@@ -31,6 +32,8 @@ export interface AwsClientPoolOptions {
    * `name/version` tokens, e.g. `aws-secrets-csi-provider/0.1.0 eks-addon/v1.2`.
    */
   userAgent?: string;
+  /** Told of every call once it ended (after retries): where the metrics plug in. */
+  onCall?: AwsCallObserver;
 }
 
 /** `a/1 b/2` → [['a', '1'], ['b', '2']]: the SDK escapes a whole string into one token, mangling the rest. */
@@ -62,6 +65,7 @@ export class AwsClientPool {
   private readonly retryMode: 'standard' | 'adaptive';
   private readonly maxAttempts: number;
   private readonly userAgent: [string, string?][];
+  private readonly onCall: AwsCallObserver | undefined;
 
   constructor(options: AwsClientPoolOptions = {}) {
     const maxSockets = options.maxSockets ?? 64;
@@ -79,6 +83,7 @@ export class AwsClientPool {
     this.retryMode = options.retryMode ?? 'standard';
     this.maxAttempts = options.maxAttempts ?? 3;
     this.userAgent = userAgentPairs(options.userAgent ?? 'aws-secrets-csi-provider');
+    this.onCall = options.onCall;
   }
 
   /**
@@ -108,6 +113,11 @@ export class AwsClientPool {
       customUserAgent: this.userAgent,
     };
     entry.clients = { secretsManager: new SecretsManagerClient(config), ssm: new SSMClient(config) };
+    if (this.onCall) {
+      const step = { step: 'initialize', name: 'observeCalls' } as const;
+      entry.clients.secretsManager.middlewareStack.add(observeCalls('secretsmanager', region, this.onCall), step);
+      entry.clients.ssm.middlewareStack.add(observeCalls('ssm', region, this.onCall), step);
+    }
     this.entries.set(key, entry);
     return entry.clients;
   }

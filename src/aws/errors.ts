@@ -168,6 +168,20 @@ export function isRegionalFault(err: unknown): boolean {
   return isNetworkFailure(e);
 }
 
+/** How an AWS call ended, for metrics: a small fixed set, so it can be a label. */
+export type CallOutcome = 'ok' | 'throttled' | 'server_error' | 'network' | 'aborted' | 'client_error';
+
+export function callOutcome(err: unknown): Exclude<CallOutcome, 'ok'> {
+  const e = fieldsOf(err);
+  if (e === undefined) return 'client_error';
+  if (isAborted(err)) return 'aborted';
+  if (THROTTLING.has(e.name) || e.$retryable?.throttling === true) return 'throttled';
+  if (!isRegionalFault(err)) return 'client_error';
+  const httpStatus = e.$metadata?.httpStatusCode;
+  const server = SERVER_FAULTS.has(e.name) || e.$fault === 'server' || (httpStatus !== undefined && httpStatus >= 500);
+  return server ? 'server_error' : 'network';
+}
+
 export interface ErrorContext {
   /** The objects the failed call was for, as `describeObject` writes them. */
   objects: readonly string[];

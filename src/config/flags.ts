@@ -16,6 +16,7 @@ export interface ProviderFlags {
   shutdownGraceMs: number;
   fetchConcurrency: number;
   serviceAccountCacheTtlMs: number;
+  metricsAddr: { host: string; port: number };
   help: boolean;
   version: boolean;
 }
@@ -37,6 +38,7 @@ const FLAGS = {
   'shutdown-grace': { type: 'string', default: '20s', help: 'on SIGTERM, how long in-flight Mounts may finish before they are cancelled' },
   'fetch-concurrency': { type: 'string', default: '16', help: 'AWS calls one Mount may have in flight at once' },
   'serviceaccount-cache-ttl': { type: 'string', default: '30s', help: 'how long a ServiceAccount\'s role annotation is cached' },
+  'metrics-addr': { type: 'string', default: ':8989', help: 'HTTP address of /metrics (Prometheus), /healthz and /readyz; ":8989" = every interface' },
   help: { type: 'boolean', default: false, help: 'print this help' },
   version: { type: 'boolean', default: false, help: 'print the version' },
 } as const;
@@ -78,6 +80,14 @@ function duration(name: string, text: string): number {
   }
 }
 
+/** `host:port`, `:port` (every interface) or `[::1]:port`, as Go's net.Listen takes it. */
+function listenAddress(name: string, text: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) throw new Error(`--${name} must look like :8989 or 127.0.0.1:8989, got "${text}"`);
+  return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
+}
+
 export function parseFlags(args: string[]): ProviderFlags {
   const options = Object.fromEntries(
     Object.entries(FLAGS).map(([name, flag]) => [name, { type: flag.type, default: flag.default }]),
@@ -99,6 +109,7 @@ export function parseFlags(args: string[]): ProviderFlags {
     shutdownGraceMs: duration('shutdown-grace', values['shutdown-grace']),
     fetchConcurrency: Math.floor(positiveNumber('fetch-concurrency', values['fetch-concurrency'])),
     serviceAccountCacheTtlMs: duration('serviceaccount-cache-ttl', values['serviceaccount-cache-ttl']),
+    metricsAddr: listenAddress('metrics-addr', values['metrics-addr']),
     help: values.help,
     version: values.version,
   };

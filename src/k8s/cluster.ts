@@ -20,7 +20,12 @@ export interface ClusterReaderOptions {
   maxEntries: number;
   /** Wraps every API call; where the QPS/burst limit plugs in. */
   throttle?: <T>(call: () => Promise<T>) => Promise<T>;
+  /** Told of every API call and cache lookup: where the metrics plug in. */
+  onCall?: (resource: KubeResource, outcome: 'ok' | 'error') => void;
+  onCacheLookup?: (cache: 'serviceaccount' | 'node', result: 'hit' | 'miss') => void;
 }
+
+export type KubeResource = 'serviceaccounts' | 'pods' | 'nodes';
 
 export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
   const config = new KubeConfig();
@@ -35,17 +40,19 @@ export class KubeClusterReader implements ClusterReader {
   // A node's region never changes while it exists, so it is kept for as long as it stays in the LRU.
   private readonly nodeRegions: LRUCache<string, { region: string | undefined }>;
   private readonly throttle: <T>(call: () => Promise<T>) => Promise<T>;
+  private readonly options: ClusterReaderOptions;
 
   constructor(config: KubeConfig, options: ClusterReaderOptions) {
     this.api = config.makeApiClient(CoreV1Api);
     this.throttle = options.throttle ?? ((call) => call());
+    this.options = options;
     // fetch() coalesces concurrent lookups of one key: a mount storm of a Deployment costs one GET.
     this.roles = new LRUCache({
       max: options.maxEntries,
       ttl: options.serviceAccountTtlMs,
       fetchMethod: async (key) => {
         const [namespace, name] = splitKey(key);
-        const account = await this.call(`get serviceaccount ${namespace}/${name}`, () =>
+        const account = await this.call('serviceaccounts', `get serviceaccount ${namespace}/${name}`, () =>
           this.api.readNamespacedServiceAccount({ namespace, name }),
         );
         return { roleArn: account.metadata?.annotations?.[ROLE_ARN_ANNOTATION] };
@@ -54,30 +61,38 @@ export class KubeClusterReader implements ClusterReader {
     this.nodeRegions = new LRUCache({
       max: options.maxEntries,
       fetchMethod: async (nodeName) => {
-        const node = await this.call(`get node ${nodeName}`, () => this.api.readNode({ name: nodeName }));
+        const node = await this.call('nodes', `get node ${nodeName}`, () => this.api.readNode({ name: nodeName }));
         return { region: node.metadata?.labels?.[REGION_LABEL] };
       },
     });
   }
 
   async serviceAccountRoleArn(namespace: string, serviceAccount: string): Promise<string | undefined> {
-    const entry = await this.roles.fetch(joinKey(namespace, serviceAccount));
+    const status: LRUCache.Status<string, { roleArn: string | undefined }> = {};
+    const entry = await this.roles.fetch(joinKey(namespace, serviceAccount), { status });
+    this.options.onCacheLookup?.('serviceaccount', status.fetch === 'hit' ? 'hit' : 'miss');
     return entry?.roleArn;
   }
 
   async podNodeRegion(namespace: string, pod: string): Promise<string | undefined> {
-    const found = await this.call(`get pod ${namespace}/${pod}`, () =>
+    const found = await this.call('pods', `get pod ${namespace}/${pod}`, () =>
       this.api.readNamespacedPod({ namespace, name: pod }),
     );
     const nodeName = found.spec?.nodeName;
     if (!nodeName) return undefined;
-    return (await this.nodeRegions.fetch(nodeName))?.region;
+    const status: LRUCache.Status<string, { region: string | undefined }> = {};
+    const entry = await this.nodeRegions.fetch(nodeName, { status });
+    this.options.onCacheLookup?.('node', status.fetch === 'hit' ? 'hit' : 'miss');
+    return entry?.region;
   }
 
-  private async call<T>(what: string, request: () => Promise<T>): Promise<T> {
+  private async call<T>(resource: KubeResource, what: string, request: () => Promise<T>): Promise<T> {
     try {
-      return await this.throttle(request);
+      const result = await this.throttle(request);
+      this.options.onCall?.(resource, 'ok');
+      return result;
     } catch (err) {
+      this.options.onCall?.(resource, 'error');
       throw kubeError(what, err);
     }
   }

@@ -1,6 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { asProviderError, isProviderError, ProviderError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
+import type { ProviderMetrics } from '../observability/metrics.js';
 import type { MountHandler } from '../server/server.js';
 import type { MountRequestMessage } from '../server/proto.js';
 import { mount, type MountDependencies } from './mount.js';
@@ -9,6 +10,7 @@ export interface MountHandlerOptions {
   /** Our own deadline, below kubelet's 2 minutes, so a slow AWS answer fails cleanly instead of hanging. */
   timeoutMs: number;
   logger: Logger;
+  metrics: ProviderMetrics;
 }
 
 /** Wraps the Mount pipeline with its deadline and the one log line every Mount gets. */
@@ -18,8 +20,17 @@ export function createMountHandler(deps: MountDependencies, options: MountHandle
     const deadline = AbortSignal.timeout(options.timeoutMs);
     const signal = AbortSignal.any([callSignal, deadline]);
     const pod = podOf(request);
+    const { metrics } = options;
+    metrics.mountsInFlight.inc();
     try {
       const outcome = await mount(request, deps, signal);
+      const seconds = (performance.now() - started) / 1000;
+      metrics.mounts.inc({ result: 'ok', code: '' });
+      metrics.mountDuration.observe({ result: 'ok' }, seconds);
+      if (outcome.failedOver > 0) {
+        const regions = { region: outcome.region, failover_region: outcome.config.failoverRegion ?? '' };
+        metrics.failovers.inc(regions, outcome.failedOver);
+      }
       for (const warning of outcome.config.warnings) options.logger.warn({ ...pod, warning }, 'secretproviderclass');
       options.logger.info(
         {
@@ -28,7 +39,7 @@ export function createMountHandler(deps: MountDependencies, options: MountHandle
           objects: outcome.config.objects.length,
           files: outcome.response.files.length,
           failedOver: outcome.failedOver,
-          durationMs: Math.round(performance.now() - started),
+          durationMs: Math.round(seconds * 1000),
           result: 'ok',
         },
         'mount',
@@ -36,6 +47,8 @@ export function createMountHandler(deps: MountDependencies, options: MountHandle
       return outcome.response;
     } catch (err) {
       const error = deadline.aborted ? deadlineExceeded(options.timeoutMs, err) : asProviderError(err);
+      metrics.mounts.inc({ result: 'error', code: error.code });
+      metrics.mountDuration.observe({ result: 'error' }, (performance.now() - started) / 1000);
       options.logger.warn(
         {
           ...pod,
@@ -48,6 +61,8 @@ export function createMountHandler(deps: MountDependencies, options: MountHandle
         'mount',
       );
       throw error;
+    } finally {
+      metrics.mountsInFlight.dec();
     }
   };
 }

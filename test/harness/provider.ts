@@ -7,6 +7,8 @@ import { connectDriverClient, type DriverClient } from './driverClient.js';
 
 export interface RunningProvider {
   socketPath: string;
+  /** http://127.0.0.1:PORT serving /metrics, /healthz and /readyz. */
+  metricsUrl: string;
   client: DriverClient;
   process: ChildProcess;
   /** Everything the provider printed so far (JSON log lines and stderr). */
@@ -38,6 +40,8 @@ export async function startProvider(options: StartProviderOptions): Promise<Runn
       join(ROOT, 'src/main.ts'),
       `--provider-volume=${providerVolume}`,
       `--kubeconfig=${options.kubeconfigPath}`,
+      // Several providers run at once in tests: each takes a free port for its metrics and health.
+      '--metrics-addr=127.0.0.1:0',
       ...(options.args ?? []),
     ],
     {
@@ -67,7 +71,8 @@ export async function startProvider(options: StartProviderOptions): Promise<Runn
       client.close();
       throw new Error(`provider exited before its socket answered:\n${output}`);
     }
-    if (existsSync(socketPath) && (await client.version().then(() => true, () => false))) break;
+    const listening = /"metricsPort"/.test(output);
+    if (listening && existsSync(socketPath) && (await client.version().then(() => true, () => false))) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       client.close();
@@ -75,8 +80,11 @@ export async function startProvider(options: StartProviderOptions): Promise<Runn
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+  const listening = /"metricsPort":(\d+)/.exec(output);
+  if (!listening) throw new Error(`provider answered but never logged its metrics port:\n${output}`);
   return {
     socketPath,
+    metricsUrl: `http://127.0.0.1:${listening[1]}`,
     client,
     process: child,
     output: () => output,

@@ -28,7 +28,7 @@ const cases: BadCase[] = [
   { name: 'missing objectName', objects: [{ ...SM, objectAlias: 'x' }], message: [/objects\[0\]/, /objectName/] },
   { name: 'empty objectName', objects: [{ objectName: '', ...SM }], message: [/objects\[0\]/, /objectName/] },
   { name: 'objectName not a string', objects: [{ objectName: ['a'], ...SM }], message: [/objects\[0\]/, /objectName/] },
-  { name: 'missing objectType', objects: [{ objectName: 'plain' }], message: [/"plain"/, /objectType/] },
+  { name: 'objectType "ssm" (not a type name)', objects: [{ objectName: 'plain', objectType: 'ssm' }], message: [/"plain"/, /objectType/, /ssmparameter/] },
   { name: 'unknown objectType', objects: [{ objectName: 'a', objectType: 'vault' }], message: [/"a"/, /objectType/, /vault/] },
   { name: 'ARN of another service', objects: [{ objectName: 'arn:aws:s3:::bucket/key' }], message: [/objects\[0\]/, /ARN/] },
   { name: 'malformed secrets manager ARN', objects: [{ objectName: 'arn:aws:secretsmanager:us-east-1:123456789012' }], message: [/objects\[0\]/, /ARN/] },

@@ -1,0 +1,36 @@
+import type { InitializeMiddleware, MetadataBearer } from '@smithy/types';
+import { callOutcome, type CallOutcome } from './errors.js';
+
+export interface AwsCallRecord {
+  service: string;
+  action: string;
+  region: string;
+  outcome: CallOutcome;
+  /** Attempts the SDK made, retries included. */
+  attempts: number;
+}
+
+export type AwsCallObserver = (call: AwsCallRecord) => void;
+
+/**
+ * A middleware at the initialize step, outside the SDK's retries: it sees each call once, with its final
+ * outcome and how many attempts it took.
+ */
+export function observeCalls(
+  service: string,
+  region: string,
+  observer: AwsCallObserver,
+): InitializeMiddleware<object, MetadataBearer> {
+  return (next, context) => async (args) => {
+    const action = String(context.commandName ?? 'unknown').replace(/Command$/, '');
+    try {
+      const result = await next(args);
+      observer({ service, action, region, outcome: 'ok', attempts: result.output.$metadata.attempts ?? 1 });
+      return result;
+    } catch (err) {
+      const attempts = (err as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1;
+      observer({ service, action, region, outcome: callOutcome(err), attempts });
+      throw err;
+    }
+  };
+}
