@@ -42,6 +42,9 @@ export function createProvider(
   });
   const pool = new AwsClientPool({
     userAgent: `${name}/${version}${flags.eksAddonVersion ? ` eks-addon/${flags.eksAddonVersion}` : ''}`,
+    retryMode: flags.awsRetryMode,
+    maxAttempts: flags.awsMaxAttempts,
+    requestTimeoutMs: flags.awsRequestTimeoutMs,
     onCall: ({ service, action, region, outcome, attempts }) => {
       metrics.awsCalls.inc({ service, action, region, outcome });
       if (attempts > 1) metrics.awsRetries.inc({ service, action, region }, attempts - 1);

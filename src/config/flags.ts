@@ -17,6 +17,9 @@ export interface ProviderFlags {
   fetchConcurrency: number;
   serviceAccountCacheTtlMs: number;
   metricsAddr: { host: string; port: number };
+  awsRetryMode: 'standard' | 'adaptive';
+  awsMaxAttempts: number;
+  awsRequestTimeoutMs: number;
   help: boolean;
   version: boolean;
 }
@@ -38,6 +41,9 @@ const FLAGS = {
   'shutdown-grace': { type: 'string', default: '20s', help: 'on SIGTERM, how long in-flight Mounts may finish before they are cancelled' },
   'fetch-concurrency': { type: 'string', default: '16', help: 'AWS calls one Mount may have in flight at once' },
   'serviceaccount-cache-ttl': { type: 'string', default: '30s', help: 'how long a ServiceAccount\'s role annotation is cached' },
+  'aws-retry-mode': { type: 'string', default: 'standard', help: 'AWS SDK retry strategy: standard (jittered exponential backoff) or adaptive (adds client-side rate limiting when throttled)' },
+  'aws-max-attempts': { type: 'string', default: '3', help: 'attempts per AWS call, the first included' },
+  'aws-request-timeout': { type: 'string', default: '10s', help: 'limit of one AWS request attempt; a slower answer is retried, then failed over' },
   'metrics-addr': { type: 'string', default: ':8989', help: 'HTTP address of /metrics (Prometheus), /healthz and /readyz; ":8989" = every interface' },
   help: { type: 'boolean', default: false, help: 'print this help' },
   version: { type: 'boolean', default: false, help: 'print the version' },
@@ -80,6 +86,11 @@ function duration(name: string, text: string): number {
   }
 }
 
+function retryMode(text: string): 'standard' | 'adaptive' {
+  if (text === 'standard' || text === 'adaptive') return text;
+  throw new Error(`--aws-retry-mode must be standard or adaptive, got "${text}"`);
+}
+
 /** `host:port`, `:port` (every interface) or `[::1]:port`, as Go's net.Listen takes it. */
 function listenAddress(name: string, text: string): { host: string; port: number } {
   const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text);
@@ -110,6 +121,9 @@ export function parseFlags(args: string[]): ProviderFlags {
     fetchConcurrency: Math.floor(positiveNumber('fetch-concurrency', values['fetch-concurrency'])),
     serviceAccountCacheTtlMs: duration('serviceaccount-cache-ttl', values['serviceaccount-cache-ttl']),
     metricsAddr: listenAddress('metrics-addr', values['metrics-addr']),
+    awsRetryMode: retryMode(values['aws-retry-mode']),
+    awsMaxAttempts: Math.floor(positiveNumber('aws-max-attempts', values['aws-max-attempts'])),
+    awsRequestTimeoutMs: duration('aws-request-timeout', values['aws-request-timeout']),
     help: values.help,
     version: values.version,
   };
