@@ -21,6 +21,20 @@ export default defineConfig({
           hookTimeout: 180_000,
         },
       },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['test/harness/globalSetup.ts'],
+          setupFiles: ['test/harness/setup.ts'],
+          // The real CSI driver → the provider → moto: files take turns, as in integration.
+          fileParallelism: false,
+          testTimeout: 90_000,
+          hookTimeout: 180_000,
+          // After unit and integration, so its timing does not compete with them for this machine's two cores.
+          sequence: { groupOrder: 1 },
+        },
+      },
     ],
   },
 });
