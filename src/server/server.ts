@@ -14,8 +14,6 @@ export type MountHandler = (request: MountRequestMessage, signal: AbortSignal) =
 export interface ProviderServerOptions {
   mount: MountHandler;
   version: VersionResponseMessage;
-  /** Called for every failed Mount after the caller has its answer; never throws. */
-  onMountError?: (error: ProviderError) => void;
 }
 
 /** Metadata key carrying our error code beside the status, for clients that want it without parsing. */
@@ -23,9 +21,9 @@ export const ERROR_CODE_METADATA = 'x-provider-error-code';
 
 export class ProviderServer {
   private readonly server = new grpc.Server({
-    // The driver refuses answers above 4 MiB; larger requests than that are not ours to take either.
+    // A MountRequest is a few KiB of attributes; anything near this is not the driver. Answers are not capped
+    // here: the driver's own --max-call-recv-msg-size decides how large a Mount it takes.
     'grpc.max_receive_message_length': 4 * 1024 * 1024,
-    'grpc.max_send_message_length': 4 * 1024 * 1024,
   });
   private readonly inFlight = new Set<AbortController>();
   private socketPath: string | undefined;
@@ -89,11 +87,7 @@ export class ProviderServer {
       .mount(call.request, controller.signal)
       .then(
         (response) => callback(null, response),
-        (err: unknown) => {
-          const error = asProviderError(err);
-          callback(toServiceError(error));
-          this.options.onMountError?.(error);
-        },
+        (err: unknown) => callback(toServiceError(asProviderError(err))),
       )
       .finally(() => this.inFlight.delete(controller));
   }
