@@ -1,0 +1,212 @@
+import { execFile } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { parseAllDocuments } from 'yaml';
+import { usePeers } from '../../harness/peers.js';
+
+const run = promisify(execFile);
+export const ROOT = new URL('../../../', import.meta.url).pathname;
+export const CHART_DIR = join(ROOT, 'charts/aws-secrets-csi-provider');
+const peers = usePeers();
+
+/** The driver's upstream chart, from the driver's source the peers installer keeps (the version it builds). */
+export async function driverChartDir(): Promise<string> {
+  const versions = await readFile(join(ROOT, 'test/peers/versions.env'), 'utf8');
+  const version = /^CSI_DRIVER_VERSION=(\S+)$/m.exec(versions)?.[1];
+  if (!version) throw new Error('test/peers/versions.env has no CSI_DRIVER_VERSION');
+  return join(peers.gomodcache, `sigs.k8s.io/secrets-store-csi-driver@${version}/charts/secrets-store-csi-driver`);
+}
+
+export interface Helm {
+  /** Runs helm with its caches in a temporary home and nothing but the given kubeconfig. */
+  run(args: string[]): Promise<{ stdout: string; stderr: string }>;
+  /** A copy of the chart whose charts/ holds the driver's chart, as `helm dependency build` would leave it. */
+  chart: string;
+  cleanup(): Promise<void>;
+}
+
+export async function prepareHelm(): Promise<Helm> {
+  const dir = await mkdtemp(join(tmpdir(), 'packaging-'));
+  const env = {
+    PATH: process.env.PATH,
+    HOME: dir,
+    HELM_CACHE_HOME: join(dir, 'cache'),
+    HELM_CONFIG_HOME: join(dir, 'config'),
+    HELM_DATA_HOME: join(dir, 'data'),
+    KUBECONFIG: peers.kube.kubeconfigPath,
+  };
+  const helm = (args: string[]) =>
+    run(peers.binaries.helm, args, { env, maxBuffer: 16 * 1024 * 1024 }).catch((err: Error & { stderr?: string }) => {
+      throw new Error(`helm ${args.join(' ')} failed: ${err.stderr ?? ''}\n${err.message}`);
+    });
+  const chart = join(dir, 'aws-secrets-csi-provider');
+  await cp(CHART_DIR, chart, { recursive: true });
+  await helm(['package', await driverChartDir(), '--destination', join(chart, 'charts')]);
+  return { run: helm, chart, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [key: string]: unknown;
+}
+
+export function parseManifest(text: string): KubeObject[] {
+  return parseAllDocuments(text)
+    .map((doc) => {
+      if (doc.errors.length) throw doc.errors[0];
+      return doc.toJS() as KubeObject | null;
+    })
+    .filter((o): o is KubeObject => o !== null);
+}
+
+export function only(objects: KubeObject[], kind: string): KubeObject[] {
+  return objects.filter((o) => o.kind === kind);
+}
+
+export function one<T = KubeObject>(objects: KubeObject[], kind: string): T {
+  const found = only(objects, kind);
+  if (found.length !== 1) throw new Error(`expected one ${kind}, found ${found.length}`);
+  return found[0] as T;
+}
+
+/** The parts of a rendered DaemonSet the tests read. */
+export interface DaemonSet extends KubeObject {
+  spec: {
+    selector: { matchLabels: Record<string, string> };
+    template: {
+      metadata: { labels: Record<string, string>; annotations?: Record<string, string> };
+      spec: PodSpec;
+    };
+    updateStrategy: unknown;
+  };
+}
+
+export interface PodSpec {
+  serviceAccountName: string;
+  priorityClassName?: string;
+  terminationGracePeriodSeconds: number;
+  dnsPolicy: string;
+  dnsConfig?: unknown;
+  imagePullSecrets?: { name: string }[];
+  nodeSelector: Record<string, string>;
+  tolerations?: unknown[];
+  affinity?: unknown;
+  hostNetwork: boolean;
+  volumes: { name: string; hostPath?: { path: string; type?: string } }[];
+  containers: Container[];
+}
+
+export interface Container {
+  name: string;
+  image: string;
+  args: string[];
+  env?: { name: string; value: string }[];
+  ports: { name: string; containerPort: number }[];
+  livenessProbe: { httpGet: { path: string; port: string } };
+  readinessProbe: { httpGet: { path: string; port: string } };
+  securityContext: Record<string, unknown>;
+  volumeMounts: { name: string; mountPath: string }[];
+}
+
+export function container(objects: KubeObject[]): Container {
+  const pod = one<DaemonSet>(objects, 'DaemonSet').spec.template.spec;
+  if (pod.containers.length !== 1) throw new Error(`expected one container, found ${pod.containers.length}`);
+  return pod.containers[0] as Container;
+}
+
+/** Where each kind the chart renders lives in the API (plural resource, namespaced or not). */
+const RESOURCES: Record<string, { base: string; plural: string; namespaced: boolean }> = {
+  ServiceAccount: { base: '/api/v1', plural: 'serviceaccounts', namespaced: true },
+  Service: { base: '/api/v1', plural: 'services', namespaced: true },
+  Pod: { base: '/api/v1', plural: 'pods', namespaced: true },
+  Namespace: { base: '/api/v1', plural: 'namespaces', namespaced: false },
+  DaemonSet: { base: '/apis/apps/v1', plural: 'daemonsets', namespaced: true },
+  ClusterRole: { base: '/apis/rbac.authorization.k8s.io/v1', plural: 'clusterroles', namespaced: false },
+  ClusterRoleBinding: { base: '/apis/rbac.authorization.k8s.io/v1', plural: 'clusterrolebindings', namespaced: false },
+};
+
+export function objectPath(o: Pick<KubeObject, 'kind' | 'metadata'>): string {
+  const resource = RESOURCES[o.kind];
+  if (!resource) throw new Error(`no API path known for kind ${o.kind}`);
+  const ns = resource.namespaced ? `/namespaces/${o.metadata.namespace ?? 'default'}` : '';
+  return `${resource.base}${ns}/${resource.plural}/${o.metadata.name}`;
+}
+
+export interface KubeResponse {
+  status: number;
+  body: unknown;
+  warnings: string[];
+}
+
+/** One call to the test apiserver as its admin, with the cluster CA; JSON in, JSON out. */
+export async function kubeCall(
+  method: string,
+  path: string,
+  body?: unknown,
+  contentType = 'application/json',
+): Promise<KubeResponse> {
+  const ca = await readFile(peers.kube.caFile);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      new URL(path, peers.kube.server),
+      {
+        method,
+        ca,
+        headers: { authorization: `Bearer ${peers.kube.token}`, 'content-type': contentType, accept: 'application/json' },
+        timeout: 10_000,
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+        res.once('end', () => {
+          const warning = res.headers.warning;
+          resolve({
+            status: res.statusCode ?? 0,
+            body: text ? (JSON.parse(text) as unknown) : undefined,
+            warnings: warning === undefined ? [] : [warning].flat(),
+          });
+        });
+        res.once('error', reject);
+      },
+    );
+    req.once('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)));
+    req.once('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+/**
+ * Server-side apply (`kubectl apply --server-side`) with strict field validation: an unknown or misplaced field
+ * is an error, not a silently dropped line. `dryRun` runs every admission and validation step without storing.
+ */
+export async function serverSideApply(o: KubeObject, dryRun: boolean): Promise<KubeResponse> {
+  const query = `fieldManager=packaging-test&fieldValidation=Strict&force=true${dryRun ? '&dryRun=All' : ''}`;
+  return kubeCall('PATCH', `${objectPath(o)}?${query}`, o, 'application/apply-patch+yaml');
+}
+
+export interface AccessCheck {
+  verb: string;
+  resource: string;
+  subresource?: string;
+  namespace?: string;
+}
+
+/** SubjectAccessReview: may this ServiceAccount do that, as the apiserver's RBAC authorizer decides? */
+export async function serviceAccountMay(namespace: string, name: string, check: AccessCheck): Promise<boolean> {
+  const { status, body } = await kubeCall('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
+    apiVersion: 'authorization.k8s.io/v1',
+    kind: 'SubjectAccessReview',
+    spec: {
+      user: `system:serviceaccount:${namespace}:${name}`,
+      groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'],
+      resourceAttributes: { group: '', ...check },
+    },
+  });
+  if (status !== 201) throw new Error(`SubjectAccessReview answered HTTP ${status}: ${JSON.stringify(body)}`);
+  return (body as { status: { allowed: boolean } }).status.allowed;
+}
