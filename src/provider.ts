@@ -1,8 +1,12 @@
 import { join } from 'node:path';
 import { AwsClientPool } from './aws/clients.js';
 import { BatchSupportStore } from './aws/secretsManager.js';
+import { RoleChainer } from './auth/assumeRole.js';
+import { CredentialCache } from './auth/credentialCache.js';
+import type { IdentitySource } from './auth/identity.js';
 import { IrsaResolver } from './auth/irsa.js';
 import { PodIdentityResolver } from './auth/podIdentity.js';
+import { CachingIdentityResolver } from './auth/resolver.js';
 import type { ProviderFlags } from './config/flags.js';
 import { KubeClusterReader, loadKubeConfig } from './k8s/cluster.js';
 import { TokenBucket } from './k8s/tokenBucket.js';
@@ -35,7 +39,7 @@ export function createProvider(
   const kubeLimit = new TokenBucket(flags.qps, flags.burst);
   const cluster = new KubeClusterReader(loadKubeConfig(flags.kubeconfig), {
     serviceAccountTtlMs: flags.serviceAccountCacheTtlMs,
-    maxEntries: 10_000,
+    maxEntries: flags.serviceAccountCacheSize,
     throttle: (call) => kubeLimit.run(call),
     onCall: (resource, outcome) => metrics.kubernetesCalls.inc({ resource, outcome }),
     onCacheLookup: (cache, result) => metrics.cacheRequests.inc({ cache, result }),
@@ -50,15 +54,29 @@ export function createProvider(
       if (attempts > 1) metrics.awsRetries.inc({ service, action, region }, attempts - 1);
     },
   });
+  // Credentials by identity key, shared by IRSA, Pod Identity and role chaining (never across identities).
+  const credentials = new CredentialCache({
+    maxEntries: flags.credentialCacheSize,
+    refreshMarginMs: flags.credentialRefreshMarginMs,
+    obtainTimeoutMs: flags.mountTimeoutMs,
+    onLookup: (result) => metrics.cacheRequests.inc({ cache: 'credentials', result }),
+  });
+  const chainer = new RoleChainer();
+  const identity = (source: IdentitySource) =>
+    new CachingIdentityResolver(source, credentials, chainer, (kind, outcome) =>
+      metrics.credentialFetches.inc({ kind, outcome }),
+    );
   const handler = createMountHandler(
     {
       cluster,
-      irsa: new IrsaResolver(cluster),
-      podIdentity: new PodIdentityResolver({
-        ipv4Endpoint: flags.podIdentityEndpointIpv4,
-        ipv6Endpoint: flags.podIdentityEndpointIpv6,
-        timeoutMs: flags.podIdentityHttpTimeoutMs,
-      }),
+      irsa: identity(new IrsaResolver(cluster)),
+      podIdentity: identity(
+        new PodIdentityResolver({
+          ipv4Endpoint: flags.podIdentityEndpointIpv4,
+          ipv6Endpoint: flags.podIdentityEndpointIpv6,
+          timeoutMs: flags.podIdentityHttpTimeoutMs,
+        }),
+      ),
       pool,
       batchSupport: new BatchSupportStore(),
       providerRegion: env.AWS_REGION || undefined,
@@ -88,6 +106,7 @@ export function createProvider(
       socketProbe.close();
       await observability.close();
       pool.destroy();
+      chainer.destroy();
     },
   };
 }

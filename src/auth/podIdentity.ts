@@ -1,17 +1,20 @@
+import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { status } from '@grpc/grpc-js';
 import type { AddressType, MountConfig } from '../config/types.js';
 import { ProviderError } from '../errors.js';
-import type { AwsIdentity, IdentityResolver } from './identity.js';
+import type { IdentityPlan, IdentitySource } from './identity.js';
+import { podToken } from './token.js';
 
 export const POD_IDENTITY_AUDIENCE = 'pods.eks.amazonaws.com';
 
 export interface PodIdentityOptions {
   ipv4Endpoint: string;
   ipv6Endpoint: string;
-  /** Per attempt; undefined leaves it to the mount's own deadline. */
+  /** Per attempt (`--pod-identity-http-timeout`); undefined leaves it to the mount's own deadline. */
   timeoutMs: number | undefined;
 }
 
+/** The agent's answer (the container credentials contract). */
 interface AgentCredentials {
   AccessKeyId?: string;
   SecretAccessKey?: string;
@@ -19,68 +22,136 @@ interface AgentCredentials {
   Expiration?: string;
 }
 
-/** Tried in order; `auto` really falls back to IPv6 when the IPv4 agent cannot be reached (ASCP's does not). */
-function endpointsFor(type: AddressType, options: PodIdentityOptions): Array<[string, string]> {
-  if (type === 'ipv4') return [['IPv4', options.ipv4Endpoint]];
-  if (type === 'ipv6') return [['IPv6', options.ipv6Endpoint]];
-  return [
-    ['IPv4', options.ipv4Endpoint],
-    ['IPv6', options.ipv6Endpoint],
-  ];
+interface Endpoint {
+  family: 'IPv4' | 'IPv6';
+  url: string;
 }
 
-/** EKS Pod Identity: credentials from the node's Pod Identity agent, for the pod's own token. */
-export class PodIdentityResolver implements IdentityResolver {
+/** Tried in order; `auto` really falls back to IPv6 when the IPv4 agent cannot be reached (ASCP's does not). */
+export function endpointsFor(type: AddressType, options: PodIdentityOptions): Endpoint[] {
+  const ipv4: Endpoint = { family: 'IPv4', url: options.ipv4Endpoint };
+  const ipv6: Endpoint = { family: 'IPv6', url: options.ipv6Endpoint };
+  if (type === 'ipv4') return [ipv4];
+  if (type === 'ipv6') return [ipv6];
+  return [ipv4, ipv6];
+}
+
+/**
+ * EKS Pod Identity: credentials from the node's Pod Identity agent for the pod's own token. An address that
+ * cannot be reached (refused, unroutable, timed out) moves on to the next one; an agent that answers, even with
+ * an error, is the answer.
+ */
+export class PodIdentityResolver implements IdentitySource {
   constructor(private readonly options: PodIdentityOptions) {}
 
-  async resolve(config: MountConfig, _region: string, signal: AbortSignal): Promise<AwsIdentity> {
-    const { namespace, serviceAccountName, name: podName } = config.pod;
-    const token = config.tokens[POD_IDENTITY_AUDIENCE]?.token;
-    if (!token) throw missingToken(namespace, podName);
+  plan(config: MountConfig): Promise<IdentityPlan> {
+    const { namespace, serviceAccountName } = config.pod;
+    const token = podToken(config, POD_IDENTITY_AUDIENCE, ' (usePodIdentity is "true")');
     const description = `EKS Pod Identity (service account ${namespace}/${serviceAccountName})`;
+    const endpoints = endpointsFor(config.preferredAddressType, this.options);
+    return Promise.resolve({
+      parts: { kind: 'podidentity', namespace, serviceAccount: serviceAccountName },
+      description,
+      obtain: (_region, signal) => this.obtain(endpoints, token, description, config.preferredAddressType, signal),
+    });
+  }
+
+  private async obtain(
+    endpoints: Endpoint[],
+    token: string,
+    description: string,
+    addressType: AddressType,
+    signal: AbortSignal,
+  ): Promise<AwsCredentialIdentity> {
     const unreachable: string[] = [];
-    for (const [family, url] of endpointsFor(config.preferredAddressType, this.options)) {
-      const answer = await this.ask(url, token, signal).catch((err: unknown) => {
+    for (const { family, url } of endpoints) {
+      let answer: Response;
+      let attempt: AbortSignal;
+      try {
+        ({ answer, attempt } = await this.ask(url, token, signal));
+      } catch (err) {
         if (signal.aborted) throw err;
-        unreachable.push(`${family} ${url}: ${describeNetworkError(err)}`);
-        return undefined;
-      });
-      if (!answer) continue;
-      return {
-        key: `podidentity|${namespace}|${serviceAccountName}`,
-        credentials: await credentialsFrom(answer, url, description),
-        description,
-      };
+        unreachable.push(`${family} ${url}: ${this.whyUnreachable(err)}`);
+        continue;
+      }
+      try {
+        return await credentialsFrom(answer, url, description);
+      } catch (err) {
+        if (err instanceof ProviderError || signal.aborted) throw err;
+        // The agent accepted the connection but the answer did not arrive in time (or was cut short).
+        throw new ProviderError(
+          status.UNAVAILABLE,
+          'CredentialsUnavailable',
+          `the EKS Pod Identity agent at ${url} (${family}) did not finish its answer for ${description}: ` +
+            `${attempt.aborted ? this.timedOut() : this.whyUnreachable(err)}`,
+          { cause: err },
+        );
+      }
     }
     throw new ProviderError(
       status.UNAVAILABLE,
       'CredentialsUnavailable',
-      `cannot reach the EKS Pod Identity agent for ${description}: ${unreachable.join('; ')}. Check that the ` +
-        `eks-pod-identity-agent add-on runs on the node` +
-        (config.preferredAddressType === 'auto' ? '' : ', or set preferredAddressType to auto'),
+      `cannot reach the EKS Pod Identity agent for ${description}: tried ${unreachable.join('; ')}. Check that ` +
+        `the eks-pod-identity-agent add-on runs on the node` +
+        (addressType === 'auto' ? '' : ', or set preferredAddressType to auto to try both addresses'),
     );
   }
 
-  private async ask(url: string, token: string, signal: AbortSignal): Promise<Response> {
+  private async ask(url: string, token: string, signal: AbortSignal) {
     const timeout = this.options.timeoutMs;
-    const attemptSignal = timeout === undefined ? signal : AbortSignal.any([signal, AbortSignal.timeout(timeout)]);
-    return fetch(url, { headers: { Authorization: token }, signal: attemptSignal });
+    const attempt = timeout === undefined ? signal : AbortSignal.any([signal, AbortSignal.timeout(timeout)]);
+    const answer = await fetch(url, { headers: { Authorization: token }, signal: attempt });
+    return { answer, attempt };
+  }
+
+  private timedOut(): string {
+    return `timed out after ${this.options.timeoutMs} ms (--pod-identity-http-timeout)`;
+  }
+
+  private whyUnreachable(err: unknown): string {
+    if (!(err instanceof Error)) return String(err);
+    if (err.name === 'TimeoutError') return this.timedOut();
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const code = cause?.code;
+    if (code === undefined) return cause?.message ?? err.message;
+    return NETWORK_REASONS[code] ? `${NETWORK_REASONS[code]} (${code})` : code;
   }
 }
 
-async function credentialsFrom(answer: Response, url: string, description: string) {
+const NETWORK_REASONS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  EADDRNOTAVAIL: 'address not available on this node',
+  ETIMEDOUT: 'connect timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'connect timed out',
+  UND_ERR_SOCKET: 'connection closed',
+};
+
+async function credentialsFrom(answer: Response, url: string, description: string): Promise<AwsCredentialIdentity> {
   if (!answer.ok) {
-    // The agent's error bodies are short JSON explanations (no credentials); they help the user fix the association.
-    const body = (await answer.text()).slice(0, 500);
-    const code = answer.status >= 500 ? status.UNAVAILABLE : status.PERMISSION_DENIED;
+    // The agent's error bodies are short explanations (no credentials); they help the user fix the association.
+    const body = (await answer.text()).slice(0, 500).trim();
+    const unavailable = answer.status >= 500 || answer.status === 429;
     throw new ProviderError(
-      code,
-      answer.status >= 500 ? 'CredentialsUnavailable' : 'CredentialsRefused',
-      `the EKS Pod Identity agent at ${url} refused ${description} (HTTP ${answer.status}): ${body}. Check that a ` +
-        `Pod Identity association exists for this service account`,
+      unavailable ? status.UNAVAILABLE : status.PERMISSION_DENIED,
+      unavailable ? 'CredentialsUnavailable' : 'CredentialsRefused',
+      `the EKS Pod Identity agent at ${url} refused ${description} (HTTP ${answer.status})` +
+        `${body ? `: ${body}` : ''}. ` +
+        (unavailable
+          ? 'The agent or EKS Auth is failing; the next Mount retries'
+          : 'Check that a Pod Identity association exists for this service account'),
     );
   }
-  const parsed = (await answer.json().catch(() => ({}))) as AgentCredentials;
+  // The body holds the secret key: never quote it, whatever is wrong with it.
+  const text = await answer.text();
+  let parsed: AgentCredentials = {};
+  try {
+    parsed = (JSON.parse(text) ?? {}) as AgentCredentials;
+  } catch {
+    // Reported below as an answer without credentials.
+  }
   if (!parsed.AccessKeyId || !parsed.SecretAccessKey) {
     throw new ProviderError(
       status.UNAVAILABLE,
@@ -88,29 +159,11 @@ async function credentialsFrom(answer: Response, url: string, description: strin
       `the EKS Pod Identity agent at ${url} answered without credentials for ${description}`,
     );
   }
+  const expiration = parsed.Expiration === undefined ? undefined : new Date(parsed.Expiration);
   return {
     accessKeyId: parsed.AccessKeyId,
     secretAccessKey: parsed.SecretAccessKey,
     sessionToken: parsed.Token,
-    expiration: parsed.Expiration ? new Date(parsed.Expiration) : undefined,
+    ...(expiration !== undefined && !Number.isNaN(expiration.getTime()) && { expiration }),
   };
-}
-
-function describeNetworkError(err: unknown): string {
-  if (err instanceof Error) {
-    if (err.name === 'TimeoutError') return 'timed out';
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    return cause?.code ?? cause?.message ?? err.message;
-  }
-  return String(err);
-}
-
-function missingToken(namespace: string, pod: string): ProviderError {
-  return new ProviderError(
-    status.INVALID_ARGUMENT,
-    'MissingServiceAccountToken',
-    `no service account token for audience "${POD_IDENTITY_AUDIENCE}" in the Mount request of pod ` +
-      `${namespace}/${pod} (usePodIdentity is "true"): add {audience: "${POD_IDENTITY_AUDIENCE}"} to the ` +
-      `CSIDriver's tokenRequests (Helm value secrets-store-csi-driver.tokenRequests of the driver chart)`,
-  );
 }

@@ -1,3 +1,5 @@
+import type { Credentials } from '@aws-sdk/client-sts';
+import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { status } from '@grpc/grpc-js';
 import { ProviderError } from '../errors.js';
 import { isRegionalFault } from '../aws/errors.js';
@@ -28,4 +30,21 @@ export function stsError(err: unknown, context: StsContext): ProviderError {
     `STS ${context.action} in ${context.region} refused ${context.description}: ${name}: ${reason}; ${context.fix}`,
     { cause: err },
   );
+}
+
+/** The credentials of an STS answer, or CredentialsUnavailable when it held none. */
+export function stsCredentials(
+  credentials: Partial<Pick<Credentials, 'AccessKeyId' | 'SecretAccessKey' | 'SessionToken' | 'Expiration'>> | undefined,
+  region: string,
+  description: string,
+): AwsCredentialIdentity {
+  if (!credentials?.AccessKeyId || !credentials.SecretAccessKey) {
+    throw new ProviderError(status.UNAVAILABLE, 'CredentialsUnavailable', `STS (${region}) returned no credentials for ${description}`);
+  }
+  return {
+    accessKeyId: credentials.AccessKeyId,
+    secretAccessKey: credentials.SecretAccessKey,
+    sessionToken: credentials.SessionToken,
+    expiration: credentials.Expiration,
+  };
 }

@@ -16,6 +16,9 @@ export interface ProviderFlags {
   shutdownGraceMs: number;
   fetchConcurrency: number;
   serviceAccountCacheTtlMs: number;
+  serviceAccountCacheSize: number;
+  credentialCacheSize: number;
+  credentialRefreshMarginMs: number;
   metricsAddr: { host: string; port: number };
   awsRetryMode: 'standard' | 'adaptive';
   awsMaxAttempts: number;
@@ -41,6 +44,9 @@ const FLAGS = {
   'shutdown-grace': { type: 'string', default: '20s', help: 'on SIGTERM, how long in-flight Mounts may finish before they are cancelled' },
   'fetch-concurrency': { type: 'string', default: '16', help: 'AWS calls one Mount may have in flight at once' },
   'serviceaccount-cache-ttl': { type: 'string', default: '30s', help: 'how long a ServiceAccount\'s role annotation is cached' },
+  'serviceaccount-cache-size': { type: 'string', default: '10000', help: 'ServiceAccounts (and nodes) whose lookup is cached at most; the least recently used is dropped' },
+  'credential-cache-size': { type: 'string', default: '1000', help: 'identities (namespace, service account, auth kind, role, chained role) whose AWS credentials are cached at most' },
+  'credential-refresh-margin': { type: 'string', default: '5m', help: 'cached AWS credentials are used until this long before they expire, then obtained afresh' },
   'aws-retry-mode': { type: 'string', default: 'standard', help: 'AWS SDK retry strategy: standard (jittered exponential backoff) or adaptive (adds client-side rate limiting when throttled)' },
   'aws-max-attempts': { type: 'string', default: '3', help: 'attempts per AWS call, the first included' },
   'aws-request-timeout': { type: 'string', default: '10s', help: 'limit of one AWS request attempt; a slower answer is retried, then failed over' },
@@ -120,6 +126,9 @@ export function parseFlags(args: string[]): ProviderFlags {
     shutdownGraceMs: duration('shutdown-grace', values['shutdown-grace']),
     fetchConcurrency: Math.floor(positiveNumber('fetch-concurrency', values['fetch-concurrency'])),
     serviceAccountCacheTtlMs: duration('serviceaccount-cache-ttl', values['serviceaccount-cache-ttl']),
+    serviceAccountCacheSize: Math.floor(positiveNumber('serviceaccount-cache-size', values['serviceaccount-cache-size'])),
+    credentialCacheSize: Math.floor(positiveNumber('credential-cache-size', values['credential-cache-size'])),
+    credentialRefreshMarginMs: duration('credential-refresh-margin', values['credential-refresh-margin']),
     metricsAddr: listenAddress('metrics-addr', values['metrics-addr']),
     awsRetryMode: retryMode(values['aws-retry-mode']),
     awsMaxAttempts: Math.floor(positiveNumber('aws-max-attempts', values['aws-max-attempts'])),

@@ -1,0 +1,73 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import type { AwsCredentialIdentity } from '@aws-sdk/types';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { ProviderError } from '../errors.js';
+import { stsCredentials, stsError } from './stsError.js';
+
+export interface ChainRequest {
+  /** The credentials IRSA or Pod Identity gave; they sign the AssumeRole call. */
+  base: AwsCredentialIdentity;
+  baseDescription: string;
+  roleArn: string;
+  externalId?: string;
+  durationSeconds?: number;
+  sessionName: string;
+  region: string;
+}
+
+/**
+ * Cross-account role chaining (`assumeRoleArn`): `sts:AssumeRole` into the target role, signed with the pod's
+ * base credentials, through the regional STS endpoint.
+ */
+export class RoleChainer {
+  /**
+   * Each chain call signs with other credentials, so it gets a client of its own (built only on a credential
+   * cache miss); the connections are shared. The clients are never destroyed: that would close this handler.
+   */
+  private readonly handler = new NodeHttpHandler({
+    connectionTimeout: 3000,
+    requestTimeout: 10_000,
+    httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 16 }),
+    httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 16 }),
+  });
+
+  async assume(request: ChainRequest, signal: AbortSignal): Promise<AwsCredentialIdentity> {
+    const description = `role ${request.roleArn} chained from ${request.baseDescription}`;
+    const client = new STSClient({
+      region: request.region,
+      credentials: request.base,
+      requestHandler: this.handler,
+      maxAttempts: 3,
+    });
+    try {
+      const answer = await client.send(
+        new AssumeRoleCommand({
+          RoleArn: request.roleArn,
+          RoleSessionName: request.sessionName,
+          ExternalId: request.externalId,
+          DurationSeconds: request.durationSeconds,
+        }),
+        { abortSignal: signal },
+      );
+      return stsCredentials(answer.Credentials, request.region, description);
+    } catch (err) {
+      if (err instanceof ProviderError) throw err;
+      throw stsError(err, {
+        action: 'AssumeRole',
+        region: request.region,
+        description,
+        fix:
+          `check that the trust policy of ${request.roleArn} allows the pod's base role` +
+          (request.externalId === undefined ? '' : ' with this sts:ExternalId') +
+          `, that the base role may call sts:AssumeRole on it, and that assumeRoleDurationSeconds is at most 3600 ` +
+          `(AWS caps chained sessions at one hour)`,
+      });
+    }
+  }
+
+  destroy(): void {
+    this.handler.destroy();
+  }
+}
