@@ -11,6 +11,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { LRUCache } from 'lru-cache';
 import type { AwsCredentials, AwsIdentity, RegionClients } from './types.js';
 import { observeCalls, type AwsCallObserver } from './callObserver.js';
+import { SharedCalls } from './sharedCalls.js';
 
 export interface AwsClientPoolOptions {
   /** Clients kept at most (identity × region); the least recently used pair is dropped. Default 500. */
@@ -112,7 +113,11 @@ export class AwsClientPool {
       maxAttempts: this.maxAttempts,
       customUserAgent: this.userAgent,
     };
-    entry.clients = { secretsManager: new SecretsManagerClient(config), ssm: new SSMClient(config) };
+    entry.clients = {
+      secretsManager: new SecretsManagerClient(config),
+      ssm: new SSMClient(config),
+      shared: new SharedCalls(),
+    };
     if (this.onCall) {
       const step = { step: 'initialize', name: 'observeCalls' } as const;
       entry.clients.secretsManager.middlewareStack.add(observeCalls('secretsmanager', region, this.onCall), step);

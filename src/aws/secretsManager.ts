@@ -13,6 +13,7 @@ import {
 import { LRUCache } from 'lru-cache';
 import type { ObjectRef } from '../config/types.js';
 import { AnswerError, isAccessDenied, MISSING_FROM_ANSWER } from './errors.js';
+import { callKey } from './sharedCalls.js';
 import type { FetchedValue, Outcome, RegionContext } from './types.js';
 
 /** Remembers, per identity, that `BatchGetSecretValue` is denied, so later Mounts go straight to GetSecretValue. */
@@ -122,7 +123,11 @@ async function batchGet(ids: string[], ctx: RegionContext): Promise<Outcome[] | 
     let nextToken: string | undefined;
     do {
       const command = new BatchGetSecretValueCommand({ SecretIdList: ids, NextToken: nextToken });
-      const answer = await ctx.clients.secretsManager.send(command, { abortSignal: ctx.signal });
+      const answer = await ctx.clients.shared.run(
+        callKey('BatchGetSecretValue', { ids, nextToken }),
+        (signal) => ctx.clients.secretsManager.send(command, { abortSignal: signal }),
+        ctx.signal,
+      );
       values.push(...(answer.SecretValues ?? []));
       errors.push(...(answer.Errors ?? []));
       nextToken = answer.NextToken;
@@ -141,7 +146,12 @@ async function getOne(ref: ObjectRef, ctx: RegionContext): Promise<Outcome> {
     VersionStage: ref.objectVersionLabel,
   });
   try {
-    return { ok: true, fetched: toFetched(await ctx.clients.secretsManager.send(command, { abortSignal: ctx.signal })) };
+    const answer = await ctx.clients.shared.run(
+      callKey('GetSecretValue', command.input),
+      (signal) => ctx.clients.secretsManager.send(command, { abortSignal: signal }),
+      ctx.signal,
+    );
+    return { ok: true, fetched: toFetched(answer) };
   } catch (error) {
     return { ok: false, error, action: 'GetSecretValue' };
   }

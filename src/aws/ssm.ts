@@ -11,6 +11,7 @@
 import { GetParametersCommand, type GetParametersResult } from '@aws-sdk/client-ssm';
 import type { ObjectRef } from '../config/types.js';
 import { AnswerError, INVALID_PARAMETERS, MISSING_FROM_ANSWER } from './errors.js';
+import { callKey } from './sharedCalls.js';
 import type { Outcome, RegionContext } from './types.js';
 
 /** GetParameters takes at most 10 names. */
@@ -71,7 +72,12 @@ export function matchParameters(refs: readonly ObjectRef[], answer: GetParameter
 async function getParameters(refs: ObjectRef[], ctx: RegionContext): Promise<Outcome[]> {
   const command = new GetParametersCommand({ Names: refs.map(selectorOf), WithDecryption: true });
   try {
-    return matchParameters(refs, await ctx.clients.ssm.send(command, { abortSignal: ctx.signal }));
+    const answer = await ctx.clients.shared.run(
+      callKey('GetParameters', command.input),
+      (signal) => ctx.clients.ssm.send(command, { abortSignal: signal }),
+      ctx.signal,
+    );
+    return matchParameters(refs, answer);
   } catch (error) {
     return refs.map(() => ({ ok: false, error, action: 'GetParameters' }));
   }

@@ -3,6 +3,7 @@
 import type { SecretsManagerClient, SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { BatchSupport } from './secretsManager.js';
+import type { SharedCalls } from './sharedCalls.js';
 
 /** Static credentials or a provider of them, exactly what the SDK clients accept. */
 export type AwsCredentials = NonNullable<SecretsManagerClientConfig['credentials']>;
@@ -19,6 +20,8 @@ export interface AwsIdentity {
 export interface RegionClients {
   secretsManager: SecretsManagerClient;
   ssm: SSMClient;
+  /** Identical calls in flight at once for this identity and region run once (see SharedCalls). */
+  shared: SharedCalls;
 }
 
 /** The AWS API call an outcome came from; error messages name it with the service. */
