@@ -8,6 +8,7 @@ import { parseFlags } from '../../../src/config/flags.js';
 import { usePeers } from '../../harness/peers.js';
 import {
   CHART_DIR,
+  CUSTOM_VALUES,
   ROOT,
   container,
   driverChartDir,
@@ -22,38 +23,6 @@ import {
 
 const run = promisify(execFile);
 const peers = usePeers();
-
-/** Values that change every key the DaemonSet and the ClusterRole read, as an ASCP user might set them. */
-export const CUSTOM_VALUES = {
-  image: { repository: '127.0.0.1:5000/team/provider', tag: '9.9.9', pullPolicy: 'Always' },
-  imagePullSecrets: [{ name: 'regcred' }],
-  awsRegion: 'eu-west-1',
-  useFipsEndpoint: true,
-  providerVolume: '/etc/kubernetes/secrets-store-csi-providers',
-  driverWritesSecrets: true,
-  podIdentityHttpTimeout: '250ms',
-  eksAddonVersion: 'v1.2.3-eksbuild.1',
-  k8sThrottlingParams: { qps: 20, burst: 40 },
-  logLevel: 'debug',
-  mountTimeout: '45s',
-  shutdownGraceSeconds: 40,
-  terminationGracePeriodSeconds: 60,
-  extraArgs: ['--fetch-concurrency=32'],
-  port: 9090,
-  commonLabels: { team: 'platform' },
-  podLabels: { tier: 'node' },
-  podAnnotations: { 'example.com/scrape': 'true' },
-  priorityClassName: 'system-cluster-critical',
-  nodeSelector: { 'node-role': 'workers' },
-  tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'secrets', effect: 'NoSchedule' }],
-  affinity: null,
-  updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '10%' } },
-  dnsPolicy: 'ClusterFirst',
-  dnsConfig: { options: [{ name: 'ndots', value: '2' }] },
-  resources: { requests: { cpu: '100m', memory: '200Mi' }, limits: { memory: '400Mi' } },
-  securityContext: { runAsUser: 65532, runAsGroup: 65532, runAsNonRoot: true },
-  rbac: { serviceAccountName: 'custom-provider' },
-};
 
 let helm: Helm;
 let customValuesFile: string;
