@@ -60,6 +60,20 @@ describe('the driver suite SecretProviderClass through the real CSI driver', () 
       expect.objectContaining({ apiVersion: 'v1', kind: 'Pod', name: 'basic', uid: pod.uid }),
     ]);
 
+    // The provider assumed the ServiceAccount's role with the token kubelet put in the volume context, which
+    // the driver passed on.
+    const assumed = env.proxy.records.filter((r) => r.action === 'AssumeRoleWithWebIdentity');
+    expect(assumed.length).toBeGreaterThan(0);
+    for (const call of assumed) {
+      expect(call.roleArn).toBe(`arn:aws:iam::123456789012:role/${pod.options.serviceAccountName}`);
+      const claims = JSON.parse(Buffer.from(call.webIdentityToken!.split('.')[1]!, 'base64url').toString()) as {
+        aud: string[];
+        sub: string;
+      };
+      expect(claims.aud).toEqual(['sts.amazonaws.com']);
+      expect(claims.sub).toBe(`system:serviceaccount:${env.namespace}:${pod.options.serviceAccountName}`);
+    }
+
     await pod.unpublish();
     expect(pod.mountOfTarget()).toBeUndefined();
   });
@@ -87,6 +101,33 @@ describe('the driver suite SecretProviderClass through the real CSI driver', () 
     expect(Object.keys(files).sort()).toEqual(['_app_config', 'app_private-key']);
     expect(files['app_private-key']).toMatchObject({ content: 'key-material', mode: 0o400 });
     expect(files._app_config).toMatchObject({ content: 'config-text', mode: 0o644 });
+    await pod.unpublish();
+  });
+});
+
+describe('pathTranslation "False"', () => {
+  it('lets names form subdirectories, which the driver writes atomically like flat files', async () => {
+    await putParameter('us-west-2', '/app/nested/config', 'nested-config');
+    await createSecret('us-west-2', 'app/flat', 'flat-secret');
+    await env.createSpc('nested', {
+      parameters: {
+        region: 'us-west-2',
+        pathTranslation: 'False',
+        objects: [
+          '- {objectName: /app/nested/config, objectType: ssmparameter}',
+          '- {objectName: app/flat, objectType: secretsmanager}',
+        ].join('\n'),
+      },
+    });
+    const pod = await env.pod('nested', 'nested');
+
+    await pod.publish();
+
+    expect(pod.contents()).toEqual({ 'app/nested/config': 'nested-config', 'app/flat': 'flat-secret' });
+    expect((await pod.podStatus())?.status.objects).toEqual([
+      { id: 'app/flat', version: expect.any(String) },
+      { id: 'app/nested/config', version: '1' },
+    ]);
     await pod.unpublish();
   });
 });
