@@ -137,7 +137,7 @@ async function credentialsFrom(answer: Response, url: string, description: strin
     throw new ProviderError(
       unavailable ? status.UNAVAILABLE : status.PERMISSION_DENIED,
       unavailable ? 'CredentialsUnavailable' : 'CredentialsRefused',
-      `the EKS Pod Identity agent at ${url} refused ${description} (HTTP ${answer.status})` +
+      `the EKS Pod Identity agent at ${url} ${unavailable ? 'failed for' : 'refused'} ${description} (HTTP ${answer.status})` +
         `${body ? `: ${body}` : ''}. ` +
         (unavailable
           ? 'The agent or EKS Auth is failing; the next Mount retries'

@@ -89,8 +89,8 @@ export class AwsClientPool {
 
   /**
    * The clients of `identity` in `region`. The cache key holds the identity key, so a pod never signs with a
-   * client built for another identity. Fresh credentials for the same identity replace the old ones in place:
-   * the SDK asks our provider again when its copy nears expiry (it caches an identity until 5 minutes before).
+   * client built for another identity. Fresh credentials for the same identity replace the old ones in place, and
+   * the next request signs with them.
    */
   clientsFor(identity: AwsIdentity, region: string): RegionClients {
     const key = JSON.stringify([identity.key, region]);
@@ -100,10 +100,16 @@ export class AwsClientPool {
       return found.clients;
     }
     const entry = { credentials: identity.credentials } as PoolEntry;
-    const credentials = async () => {
-      const current = entry.credentials;
-      return typeof current === 'function' ? current() : current;
-    };
+    // The provider's credential cache decides when credentials are renewed (--credential-refresh-margin).
+    // `memoized` tells the SDK to keep no copy of its own, so every request signs with the credentials handed in
+    // last, even when the cache renewed them before the SDK's own 5-minute window.
+    const credentials = Object.assign(
+      async () => {
+        const current = entry.credentials;
+        return typeof current === 'function' ? current() : current;
+      },
+      { memoized: true },
+    );
     // Endpoint and FIPS come from the SDK's standard settings (AWS_ENDPOINT_URL*, AWS_USE_FIPS_ENDPOINT).
     const config = {
       region,

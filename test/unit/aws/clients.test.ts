@@ -30,6 +30,16 @@ describe('AwsClientPool', () => {
     await expect(ssm.config.credentials()).resolves.toMatchObject({ accessKeyId: 'AKIDRENEWED' });
   });
 
+  it('signs with renewed credentials at once, even while the old ones are far from expiry', async () => {
+    pool = new AwsClientPool();
+    const hourly = { ...credentials, expiration: new Date(Date.now() + 3_600_000) };
+    const { secretsManager } = pool.clientsFor({ key: 'ns/a', credentials: hourly }, 'us-east-1');
+    await expect(secretsManager.config.credentials()).resolves.toMatchObject({ accessKeyId: 'AKIDTEST' });
+    const renewed = { accessKeyId: 'AKIDRENEWED', secretAccessKey: 'y', expiration: new Date(Date.now() + 7_200_000) };
+    pool.clientsFor({ key: 'ns/a', credentials: renewed }, 'us-east-1');
+    await expect(secretsManager.config.credentials()).resolves.toMatchObject({ accessKeyId: 'AKIDRENEWED' });
+  });
+
   it('keeps at most maxClients identity-region pairs', () => {
     pool = new AwsClientPool({ maxClients: 2 });
     const a = pool.clientsFor({ key: 'a', credentials }, 'us-east-1');
