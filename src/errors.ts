@@ -32,8 +32,26 @@ export class ProviderError extends Error {
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(boundedMessage(message), options);
   }
+}
+
+const MAX_QUOTED = 200;
+const MAX_MESSAGE = 4000;
+
+/**
+ * Messages quote what the user wrote (names, aliases, paths), and a SecretProviderClass can hold a name of any
+ * length: a 70,000-character objectName once made a 140,000-character message, which grpc-js clients refuse as
+ * a trailer (8 KiB by default) and which no pod event shows. A long quoted value keeps its start, and the whole
+ * message keeps its start and its end (what to fix).
+ */
+function boundedMessage(message: string): string {
+  const shortened = message.replace(
+    new RegExp(`"([^"]{${MAX_QUOTED + 1},})"`, 'g'),
+    (_quoted, value: string) => `"${value.slice(0, MAX_QUOTED - 40)}…" (${value.length} characters)`,
+  );
+  if (shortened.length <= MAX_MESSAGE) return shortened;
+  return `${shortened.slice(0, MAX_MESSAGE - 500)} … ${shortened.slice(-497)}`;
 }
 
 /** A SecretProviderClass (or request) the user must fix: nothing was fetched. */

@@ -1,0 +1,24 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { FIXTURE_PARAMETERS, mountInputProperty, type Verdict } from '../../fuzz/mountInputs.js';
+
+/** `npm run fuzz` runs the same property on ≥ 100,000 inputs; this modest run keeps it honest in every test run. */
+const RUNS = 2_000;
+
+describe('bad input at scale: the Mount pipeline before the network', () => {
+  it(`${RUNS} mutated and random requests: a valid config or an INVALID_ARGUMENT ProviderError, never a crash`, { timeout: 60_000 }, async () => {
+    const verdicts: Verdict[] = [];
+    await fc.assert(mountInputProperty((verdict) => verdicts.push(verdict)), { numRuns: RUNS });
+
+    expect(verdicts).toHaveLength(RUNS);
+    // The generators reach both sides: some inputs survive every rule, most are refused for many reasons.
+    expect(verdicts.filter((v) => v.kind === 'config').length).toBeGreaterThan(RUNS / 50);
+    const codes = new Set(verdicts.flatMap((v) => (v.kind === 'rejected' ? [v.code] : [])));
+    expect(codes).toEqual(new Set(['InvalidSecretProviderClass', 'InvalidMountRequest', 'InvalidObjectValue']));
+  });
+
+  it('starts from every SecretProviderClass fixture', () => {
+    expect(FIXTURE_PARAMETERS.length).toBeGreaterThanOrEqual(5);
+    for (const parameters of FIXTURE_PARAMETERS) expect(parameters.objects).toBeTruthy();
+  });
+});
