@@ -1,0 +1,48 @@
+# syntax=docker/dockerfile:1
+# The provider image: compiled JavaScript and production dependencies on distroless Node.js 22 (LTS).
+#   docker buildx build --platform linux/amd64,linux/arm64 \
+#     --build-arg VERSION=$(node -p "require('./package.json').version") -t REGISTRY/aws-secrets-csi-provider:TAG .
+# Multi-arch without emulation: the build stages run on the builder's platform ($BUILDPLATFORM), which is sound
+# because the output is platform-neutral JavaScript and the production dependencies have no native addons (the
+# packaging test checks that). Only the final stage is per platform, and it runs no commands.
+# test/integration/packaging/image.test.ts performs these steps (COPY, RUN, ENTRYPOINT) in a temporary directory.
+
+# The version the image is labelled with; the build fails if it is not package.json's (what --version prints).
+ARG VERSION=""
+
+FROM --platform=$BUILDPLATFORM node:22-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY proto ./proto
+COPY src ./src
+RUN npm run build
+# Declared late so that a new VERSION re-runs only this check, not npm ci and the build.
+ARG VERSION
+RUN test -z "$VERSION" || test "$VERSION" = "$(node -p 'require("./package.json").version')"
+
+FROM --platform=$BUILDPLATFORM node:22-bookworm-slim AS deps
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+FROM gcr.io/distroless/nodejs22-debian12:nonroot
+ARG VERSION
+LABEL org.opencontainers.image.title="aws-secrets-csi-provider" \
+      org.opencontainers.image.description="Secrets Store CSI driver provider for AWS Secrets Manager and SSM Parameter Store" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="Apache-2.0"
+ENV NODE_ENV=production
+WORKDIR /app
+# The provider finds package.json (its name and version) and the proto by walking up from dist/src.
+COPY package.json ./
+COPY proto ./proto
+COPY --from=deps /src/node_modules ./node_modules
+COPY --from=build /src/dist/src ./dist/src
+# distroless's nonroot user, numerically so that runAsNonRoot can verify it. The Helm chart runs the container
+# as uid 0 without any capability, to create its socket in the host's root-owned directory (chart README).
+USER 65532:65532
+EXPOSE 8989
+# An ENTRYPOINT, not a CMD: Kubernetes `args` (the chart's flags) are appended to it.
+ENTRYPOINT ["/nodejs/bin/node", "/app/dist/src/main.js"]
