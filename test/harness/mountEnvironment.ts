@@ -32,7 +32,8 @@ export interface MountEnvironment {
 }
 
 export interface MountEnvironmentOptions {
-  providerArgs?: string[];
+  /** A function is called when the provider starts, e.g. to name ports that earlier hooks opened. */
+  providerArgs?: string[] | (() => string[]);
   /** Env of the provider process besides the AWS endpoint, e.g. AWS_REGION. */
   providerEnv?: Record<string, string>;
 }
@@ -52,7 +53,7 @@ export function useMountEnvironment(options: MountEnvironmentOptions = {}): Moun
     await ensureNamespace(namespace);
     provider = await startProvider({
       kubeconfigPath: peers.kube.kubeconfigPath,
-      args: options.providerArgs,
+      args: typeof options.providerArgs === 'function' ? options.providerArgs() : options.providerArgs,
       env: { AWS_ENDPOINT_URL: proxy.url, ...options.providerEnv },
     });
   });

@@ -26,6 +26,8 @@ export async function startKubeApiserver(
   const token = randomBytes(24).toString('hex');
   const tokenFile = join(runDir, 'tokens.csv');
   await writeFile(tokenFile, `${token},admin,admin-uid,"system:masters"\n`, { mode: 0o600 });
+  const auditPolicyFile = join(runDir, 'audit-policy.yaml');
+  await writeFile(auditPolicyFile, stringify(AUDIT_POLICY));
   const port = await freePort();
   const server = `https://127.0.0.1:${port}`;
   const peer = startPeer(
@@ -48,6 +50,10 @@ export async function startKubeApiserver(
       `--service-account-signing-key-file=${pki.serviceAccountKeyFile}`,
       // No controllers run: the Endpoints of the kubernetes Service would point at loopback, which is invalid.
       '--endpoint-reconciler-type=none',
+      // What the provider reads, as the apiserver saw it: tests count ServiceAccount GETs here.
+      `--audit-policy-file=${auditPolicyFile}`,
+      `--audit-log-path=${join(logDir, AUDIT_LOG)}`,
+      '--audit-log-mode=blocking',
     ],
     join(logDir, 'kube-apiserver.log'),
   );
@@ -59,6 +65,20 @@ export async function startKubeApiserver(
   await writeFile(kubeconfigPath, kubeconfig(server, pki.caFile, token), { mode: 0o600 });
   return { server, token, caFile: pki.caFile, kubeconfigPath, process: peer };
 }
+
+/** The audit log's file name in the log dir: one JSON event per line (see test/harness/audit.ts). */
+export const AUDIT_LOG = 'kube-apiserver-audit.log';
+
+/** One event per `get` of the resources the provider reads; nothing else. */
+const AUDIT_POLICY = {
+  apiVersion: 'audit.k8s.io/v1',
+  kind: 'Policy',
+  omitStages: ['RequestReceived'],
+  rules: [
+    { level: 'Metadata', verbs: ['get'], resources: [{ group: '', resources: ['serviceaccounts', 'pods', 'nodes'] }] },
+    { level: 'None' },
+  ],
+};
 
 type Call = (method: string, path: string, body?: unknown) => Promise<{ status: number; text: string }>;
 
