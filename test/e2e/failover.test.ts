@@ -36,7 +36,9 @@ describe('failover through the driver', () => {
     expect(pod.contents()).toEqual({ MyMountedSecret: 'primary-value' });
     expect((await pod.podStatus())?.status.objects).toEqual([{ id: 'MyMountedSecret', version: primary.versionId }]);
     // A healthy primary: the failover region is not asked.
-    expect(secretsManagerRegions(200)).toEqual(['us-east-1']);
+    const asked = env.proxy.records.filter((r) => r.service === 'secretsmanager').map((r) => r.region);
+    expect(asked.length).toBeGreaterThan(0);
+    expect(asked.every((r) => r === 'us-east-1')).toBe(true);
 
     await pod.unpublish();
   });
