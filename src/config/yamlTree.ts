@@ -115,7 +115,13 @@ function scalarText(value: unknown, source: string | undefined): string | null {
   return source ?? String(value);
 }
 
+/**
+ * A key that is a map or a list (YAML's `? ` complex keys) is never a key we know, so it is named by its kind. Its
+ * JSON text would double at each level of nesting (each level escapes the quotes of the one inside): 22 nested
+ * `? ` took 8 s of the event loop, 48 ended in a RangeError.
+ */
 function keyText(node: Node | null, doc: Document, budget: Budget): string {
   const key = toValue(node, doc, budget);
-  return typeof key === 'string' ? key : JSON.stringify(key instanceof Map ? Object.fromEntries(key) : key);
+  if (typeof key === 'string') return key;
+  return key === null ? 'null' : key instanceof Map ? '{…}' : '[…]';
 }

@@ -113,8 +113,10 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   }),
   // Set a key (or replace an item) with a value of any type, a path trick, a huge string or deep nesting.
   fc.tuple(fc.constantFrom(...KEYS), fc.oneof(WEIRD_SCALARS, deepNesting, fc.jsonValue({ maxDepth: 3 }))).map<Mutation>(
-    ([key, value]) =>
+    ([key, shared]) =>
       (tree, pick) => {
+        // Generated values may be shared instances (fc.constant): a copy, or a later mutation could make a cycle.
+        const value = structuredClone(shared);
         const all = containers(tree);
         const target = all[pick() % Math.max(1, all.length)];
         if (Array.isArray(target)) target[pick() % (target.length + 1)] = value;
@@ -126,7 +128,7 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   // Duplicate an entry (same file twice), or the whole list.
   fc.constant<Mutation>((tree) => (Array.isArray(tree) && tree.length > 0 ? [...tree, structuredClone(tree[0])] : tree)),
   // Replace the whole tree.
-  fc.oneof(WEIRD_SCALARS, deepNesting).map<Mutation>((value) => () => value),
+  fc.oneof(WEIRD_SCALARS, deepNesting).map<Mutation>((value) => () => structuredClone(value)),
 );
 
 /** YAML text edits: the syntax a person (or a template engine) gets wrong. */

@@ -1,5 +1,8 @@
+import { status } from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { parseObjects } from '../../../src/config/objects.js';
+import { ProviderError } from '../../../src/errors.js';
 import { FIXTURE_PARAMETERS, mountInputProperty, type Verdict } from '../../fuzz/mountInputs.js';
 
 /** `npm run fuzz` runs the same property on ≥ 100,000 inputs; this modest run keeps it honest in every test run. */
@@ -20,5 +23,20 @@ describe('bad input at scale: the Mount pipeline before the network', () => {
   it('starts from every SecretProviderClass fixture', () => {
     expect(FIXTURE_PARAMETERS.length).toBeGreaterThanOrEqual(5);
     for (const parameters of FIXTURE_PARAMETERS) expect(parameters.objects).toBeTruthy();
+  });
+});
+
+describe('what npm run fuzz found', () => {
+  it.each([10, 22, 48, 500])('%i nested YAML complex keys ("? ? … jmesPath:") name the key "{…}" instead of expanding it', (depth) => {
+    const objects = `- objectName: "x"\n  ${'? '.repeat(depth)}jmesPath:\n    - path: username\n      objectAlias: u\n`;
+    let error: unknown;
+    try {
+      parseObjects(objects, { translation: '_', defaultMode: 0o644 });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ProviderError);
+    expect((error as ProviderError).grpcStatus).toBe(status.INVALID_ARGUMENT);
+    expect((error as ProviderError).message).toMatch(/unknown key "\{…\}"|nests deeper/);
   });
 });
