@@ -1,7 +1,7 @@
-import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { LRUCache } from 'lru-cache';
 import { status } from '@grpc/grpc-js';
 import { ProviderError } from '../errors.js';
+import { KubeApi, KubeApiError, loadKubeConnection, type KubeConnection } from './kubeApi.js';
 
 export const ROLE_ARN_ANNOTATION = 'eks.amazonaws.com/role-arn';
 export const REGION_LABEL = 'topology.kubernetes.io/region';
@@ -27,23 +27,25 @@ export interface ClusterReaderOptions {
 
 export type KubeResource = 'serviceaccounts' | 'pods' | 'nodes';
 
-export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
-  const config = new KubeConfig();
-  if (kubeconfigPath) config.loadFromFile(kubeconfigPath);
-  else config.loadFromDefault();
-  return config;
+/** The connection of `--kubeconfig`, else $KUBECONFIG, ~/.kube/config or in-cluster (see kubeApi.ts). */
+export function loadKubeConfig(kubeconfigPath?: string): KubeConnection {
+  return loadKubeConnection(kubeconfigPath);
+}
+
+interface ObjectMeta {
+  metadata?: { annotations?: Record<string, string>; labels?: Record<string, string> };
 }
 
 export class KubeClusterReader implements ClusterReader {
-  private readonly api: CoreV1Api;
+  private readonly api: KubeApi;
   private readonly roles: LRUCache<string, { roleArn: string | undefined }>;
   // A node's region never changes while it exists, so it is kept for as long as it stays in the LRU.
   private readonly nodeRegions: LRUCache<string, { region: string | undefined }>;
   private readonly throttle: <T>(call: () => Promise<T>) => Promise<T>;
   private readonly options: ClusterReaderOptions;
 
-  constructor(config: KubeConfig, options: ClusterReaderOptions) {
-    this.api = config.makeApiClient(CoreV1Api);
+  constructor(config: KubeConnection, options: ClusterReaderOptions) {
+    this.api = new KubeApi(config);
     this.throttle = options.throttle ?? ((call) => call());
     this.options = options;
     // fetch() coalesces concurrent lookups of one key: a mount storm of a Deployment costs one GET.
@@ -53,7 +55,9 @@ export class KubeClusterReader implements ClusterReader {
       fetchMethod: async (key) => {
         const [namespace, name] = splitKey(key);
         const account = await this.call('serviceaccounts', `get serviceaccount ${namespace}/${name}`, () =>
-          this.api.readNamespacedServiceAccount({ namespace, name }),
+          this.api.get<ObjectMeta>(
+            `/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts/${encodeURIComponent(name)}`,
+          ),
         );
         return { roleArn: account.metadata?.annotations?.[ROLE_ARN_ANNOTATION] };
       },
@@ -61,7 +65,9 @@ export class KubeClusterReader implements ClusterReader {
     this.nodeRegions = new LRUCache({
       max: options.maxEntries,
       fetchMethod: async (nodeName) => {
-        const node = await this.call('nodes', `get node ${nodeName}`, () => this.api.readNode({ name: nodeName }));
+        const node = await this.call('nodes', `get node ${nodeName}`, () =>
+          this.api.get<ObjectMeta>(`/api/v1/nodes/${encodeURIComponent(nodeName)}`),
+        );
         return { region: node.metadata?.labels?.[REGION_LABEL] };
       },
     });
@@ -76,7 +82,9 @@ export class KubeClusterReader implements ClusterReader {
 
   async podNodeRegion(namespace: string, pod: string): Promise<string | undefined> {
     const found = await this.call('pods', `get pod ${namespace}/${pod}`, () =>
-      this.api.readNamespacedPod({ namespace, name: pod }),
+      this.api.get<{ spec?: { nodeName?: string } }>(
+        `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}`,
+      ),
     );
     const nodeName = found.spec?.nodeName;
     if (!nodeName) return undefined;
@@ -108,8 +116,8 @@ function splitKey(key: string): [string, string] {
 }
 
 function kubeError(what: string, err: unknown): ProviderError {
-  if (err instanceof ApiException) {
-    const code = err.code as number;
+  if (err instanceof KubeApiError) {
+    const code = err.code;
     if (code === 404) {
       return new ProviderError(status.NOT_FOUND, 'KubernetesUnavailable', `Kubernetes API: ${what}: not found`, {
         cause: err,
