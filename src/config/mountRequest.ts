@@ -1,5 +1,5 @@
 import { invalidRequest } from '../errors.js';
-import { parseObjects } from './objects.js';
+import { parseObjectsCached } from './objectsCache.js';
 import { parameterWarnings, parseParameters } from './parameters.js';
 import type { MountConfig, PodInfo, ServiceAccountToken } from './types.js';
 
@@ -26,7 +26,7 @@ export function parseMountRequest(req: MountRequestFields): MountConfig {
   const permission = parsePermission(req.permission);
   const parameters = parseParameters(attributes);
   const { objects: objectsYaml, translation, ...rest } = parameters;
-  const { objects, warnings } = parseObjects(objectsYaml, {
+  const { objects, warnings } = parseObjectsCached(objectsYaml, {
     ...(rest.region !== undefined && { region: rest.region }),
     ...(rest.failoverRegion !== undefined && { failoverRegion: rest.failoverRegion }),
     translation,

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { parseObjectsCached } from '../../../src/config/objectsCache.js';
+import { parseObjects } from '../../../src/config/objects.js';
+
+const yaml = '- objectName: db\n  objectType: secretsmanager\n- objectName: /app/flag\n  objectType: ssmparameter\n';
+const ctx = { region: 'us-east-1', translation: '_', defaultMode: 0o644 } as const;
+
+describe('parseObjectsCached', () => {
+  it('answers what parseObjects answers, once per text and context', () => {
+    const first = parseObjectsCached(yaml, ctx);
+    expect(first).toEqual(parseObjects(yaml, ctx));
+    expect(parseObjectsCached(yaml, { ...ctx })).toBe(first);
+  });
+
+  it('a different context is a different parse', () => {
+    const first = parseObjectsCached(yaml, ctx);
+    expect(parseObjectsCached(yaml, { ...ctx, defaultMode: 0o600 })).not.toBe(first);
+    expect(parseObjectsCached(yaml, { ...ctx, translation: false })).not.toBe(first);
+    expect(parseObjectsCached(yaml, { ...ctx, region: 'eu-west-1' })).not.toBe(first);
+  });
+
+  it('what it serves is frozen, so no Mount can change it for another', () => {
+    const parsed = parseObjectsCached(yaml, ctx);
+    expect(Object.isFrozen(parsed.objects)).toBe(true);
+    expect(Object.isFrozen(parsed.objects[0]!.primary)).toBe(true);
+    expect(() => (parsed.objects[0]!.mode = 0o777)).toThrow(TypeError);
+  });
+
+  it('a bad SecretProviderClass fails every time', () => {
+    const bad = '- objectName: x\n  objectTipe: secretsmanager\n';
+    expect(() => parseObjectsCached(bad, ctx)).toThrow(/objectTipe/);
+    expect(() => parseObjectsCached(bad, ctx)).toThrow(/objectTipe/);
+  });
+});
