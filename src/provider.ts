@@ -7,6 +7,7 @@ import type { IdentitySource } from './auth/identity.js';
 import { IrsaResolver } from './auth/irsa.js';
 import { PodIdentityResolver } from './auth/podIdentity.js';
 import { CachingIdentityResolver } from './auth/resolver.js';
+import { StsClients } from './auth/stsClients.js';
 import type { ProviderFlags } from './config/flags.js';
 import { KubeClusterReader, loadKubeConfig } from './k8s/cluster.js';
 import { TokenBucket } from './k8s/tokenBucket.js';
@@ -61,7 +62,13 @@ export function createProvider(
     obtainTimeoutMs: flags.mountTimeoutMs,
     onLookup: (result) => metrics.cacheRequests.inc({ cache: 'credentials', result }),
   });
-  const chainer = new RoleChainer();
+  // STS calls follow the same retry and per-attempt timeout settings as the Secrets Manager and SSM calls.
+  const sts = new StsClients({
+    retryMode: flags.awsRetryMode,
+    maxAttempts: flags.awsMaxAttempts,
+    requestTimeoutMs: flags.awsRequestTimeoutMs,
+  });
+  const chainer = new RoleChainer(sts);
   const identity = (source: IdentitySource) =>
     new CachingIdentityResolver(source, credentials, chainer, (kind, outcome) =>
       metrics.credentialFetches.inc({ kind, outcome }),
@@ -69,7 +76,7 @@ export function createProvider(
   const handler = createMountHandler(
     {
       cluster,
-      irsa: identity(new IrsaResolver(cluster)),
+      irsa: identity(new IrsaResolver(cluster, sts)),
       podIdentity: identity(
         new PodIdentityResolver({
           ipv4Endpoint: flags.podIdentityEndpointIpv4,
@@ -106,7 +113,7 @@ export function createProvider(
       socketProbe.close();
       await observability.close();
       pool.destroy();
-      chainer.destroy();
+      sts.destroy();
     },
   };
 }

@@ -1,9 +1,7 @@
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ProviderError } from '../errors.js';
+import type { StsClients } from './stsClients.js';
 import { stsCredentials, stsError } from './stsError.js';
 
 export interface ChainRequest {
@@ -22,25 +20,11 @@ export interface ChainRequest {
  * base credentials, through the regional STS endpoint.
  */
 export class RoleChainer {
-  /**
-   * Each chain call signs with other credentials, so it gets a client of its own (built only on a credential
-   * cache miss); the connections are shared. The clients are never destroyed: that would close this handler.
-   */
-  private readonly handler = new NodeHttpHandler({
-    connectionTimeout: 3000,
-    requestTimeout: 10_000,
-    httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 16 }),
-    httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 16 }),
-  });
+  constructor(private readonly sts: StsClients) {}
 
   async assume(request: ChainRequest, signal: AbortSignal): Promise<AwsCredentialIdentity> {
     const description = `role ${request.roleArn} chained from ${request.baseDescription}`;
-    const client = new STSClient({
-      region: request.region,
-      credentials: request.base,
-      requestHandler: this.handler,
-      maxAttempts: 3,
-    });
+    const client = this.sts.signedWith(request.region, request.base);
     try {
       const answer = await client.send(
         new AssumeRoleCommand({
@@ -65,9 +49,5 @@ export class RoleChainer {
           `(AWS caps chained sessions at one hour)`,
       });
     }
-  }
-
-  destroy(): void {
-    this.handler.destroy();
   }
 }

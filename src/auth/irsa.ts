@@ -1,12 +1,12 @@
-import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { AssumeRoleWithWebIdentityCommand } from '@aws-sdk/client-sts';
 import { status } from '@grpc/grpc-js';
-import { LRUCache } from 'lru-cache';
 import type { MountConfig } from '../config/types.js';
 import { ProviderError } from '../errors.js';
 import type { ClusterReader } from '../k8s/cluster.js';
 import { ROLE_ARN_ANNOTATION } from '../k8s/cluster.js';
 import type { IdentityPlan, IdentitySource } from './identity.js';
 import { roleSessionName } from './sessionName.js';
+import type { StsClients } from './stsClients.js';
 import { stsCredentials, stsError } from './stsError.js';
 import { podToken } from './token.js';
 
@@ -18,13 +18,10 @@ export const IRSA_AUDIENCE = 'sts.amazonaws.com';
  * come from the SDK's env).
  */
 export class IrsaResolver implements IdentitySource {
-  // STS web-identity calls are unsigned, so one client per region serves every identity.
-  private readonly stsClients = new LRUCache<string, STSClient>({
-    max: 64,
-    dispose: (client) => client.destroy(),
-  });
-
-  constructor(private readonly cluster: ClusterReader) {}
+  constructor(
+    private readonly cluster: ClusterReader,
+    private readonly sts: StsClients,
+  ) {}
 
   async plan(config: MountConfig): Promise<IdentityPlan> {
     const { namespace, serviceAccountName, name: podName } = config.pod;
@@ -37,7 +34,7 @@ export class IrsaResolver implements IdentitySource {
       description,
       obtain: async (region, signal) => {
         try {
-          const answer = await this.stsClient(region).send(
+          const answer = await this.sts.webIdentity(region).send(
             new AssumeRoleWithWebIdentityCommand({
               RoleArn: roleArn,
               RoleSessionName: roleSessionName(namespace, podName),
@@ -59,15 +56,6 @@ export class IrsaResolver implements IdentitySource {
         }
       },
     };
-  }
-
-  private stsClient(region: string): STSClient {
-    let client = this.stsClients.get(region);
-    if (!client) {
-      client = new STSClient({ region, maxAttempts: 3 });
-      this.stsClients.set(region, client);
-    }
-    return client;
   }
 }
 

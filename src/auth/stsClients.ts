@@ -1,0 +1,63 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { STSClient } from '@aws-sdk/client-sts';
+import type { AwsCredentialIdentity } from '@aws-sdk/types';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { LRUCache } from 'lru-cache';
+
+export interface StsOptions {
+  /** Whole request limit per attempt (ms), as `--aws-request-timeout`; a breach is retried. Default 10000. */
+  requestTimeoutMs?: number;
+  connectionTimeoutMs?: number;
+  /** Attempts per call, as `--aws-max-attempts`. Default 3. */
+  maxAttempts?: number;
+  retryMode?: 'standard' | 'adaptive';
+}
+
+/**
+ * STS clients on one keep-alive handler, with the provider's retry and per-attempt timeout settings. Endpoint
+ * and FIPS come from the SDK's env (AWS_ENDPOINT_URL*, AWS_USE_FIPS_ENDPOINT); the region makes it regional.
+ * Clients are never destroyed one by one: that would close the shared handler.
+ */
+export class StsClients {
+  private readonly handler: NodeHttpHandler;
+  // Web-identity calls are unsigned, so one client per region serves every identity.
+  private readonly unsigned = new LRUCache<string, STSClient>({ max: 64 });
+
+  constructor(private readonly options: StsOptions = {}) {
+    this.handler = new NodeHttpHandler({
+      connectionTimeout: options.connectionTimeoutMs ?? 3000,
+      requestTimeout: options.requestTimeoutMs ?? 10_000,
+      throwOnRequestTimeout: true,
+      httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 16 }),
+      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 16 }),
+    });
+  }
+
+  /** For AssumeRoleWithWebIdentity: no credentials of its own. */
+  webIdentity(region: string): STSClient {
+    let client = this.unsigned.get(region);
+    if (!client) this.unsigned.set(region, (client = this.create(region)));
+    return client;
+  }
+
+  /** For AssumeRole, signed with `credentials`: built per call (only on a credential cache miss). */
+  signedWith(region: string, credentials: AwsCredentialIdentity): STSClient {
+    return this.create(region, credentials);
+  }
+
+  destroy(): void {
+    this.unsigned.clear();
+    this.handler.destroy();
+  }
+
+  private create(region: string, credentials?: AwsCredentialIdentity): STSClient {
+    return new STSClient({
+      region,
+      requestHandler: this.handler,
+      maxAttempts: this.options.maxAttempts ?? 3,
+      retryMode: this.options.retryMode ?? 'standard',
+      ...(credentials !== undefined && { credentials }),
+    });
+  }
+}
