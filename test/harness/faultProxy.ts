@@ -49,8 +49,13 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
+export interface FaultProxyOptions {
+  /** Port on 127.0.0.1 (default: any free one); a fixed port lets a provider be started before the proxy. */
+  port?: number;
+}
+
 /** A pass-through proxy in front of moto that records each AWS call and injects the faults it is told to. */
-export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
+export async function startFaultProxy(targetUrl: string, options: FaultProxyOptions = {}): Promise<FaultProxy> {
   const target = new URL(targetUrl);
   const agent = new Agent({ keepAlive: true });
   const records: RecordedRequest[] = [];
@@ -114,7 +119,10 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
   });
   // A client that gives up (timeout, abort) resets its socket; that is expected here, not a proxy failure.
   server.on('clientError', (_err, socket) => socket.destroy());
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+  });
   const { port } = server.address() as AddressInfo;
 
   return {

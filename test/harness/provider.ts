@@ -24,20 +24,23 @@ export interface StartProviderOptions {
   env?: Record<string, string | undefined>;
   kubeconfigPath: string;
   providerVolume?: string;
+  /**
+   * A built JavaScript entry point (e.g. dist/src/main.js) run with plain node, as production runs it; default:
+   * src/main.ts through tsx.
+   */
+  entry?: string;
 }
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
-/** Starts the real provider process (from source, through tsx) and waits until its socket answers Version. */
+/** Starts the real provider process (from source through tsx, or `entry`) and waits until its socket answers Version. */
 export async function startProvider(options: StartProviderOptions): Promise<RunningProvider> {
   const providerVolume = options.providerVolume ?? (await mkdtemp(join(tmpdir(), 'provider-')));
   const socketPath = join(providerVolume, 'aws.sock');
   const child = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
-      join(ROOT, 'src/main.ts'),
+      ...(options.entry === undefined ? ['--import', 'tsx', join(ROOT, 'src/main.ts')] : [options.entry]),
       `--provider-volume=${providerVolume}`,
       `--kubeconfig=${options.kubeconfigPath}`,
       // Several providers run at once in tests: each takes a free port for its metrics and health.

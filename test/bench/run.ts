@@ -1,0 +1,284 @@
+/**
+ * `npm run bench`: a load generator that plays the Secrets Store CSI driver over a provider's Unix socket,
+ * against moto behind the fault proxy (a delay injected on every AWS call, STS included) and the real
+ * kube-apiserver. It drives our provider (started here from the built entry point), and any other provider
+ * already listening on a socket (`--provider-socket`), through the same scenarios, the same seeded data and
+ * the same proxy, so the figures stand side by side. Prints a table with each target and writes JSON to
+ * bench-results/.
+ *
+ *   npm run bench -- [--delay-ms 20] [--iterations 10] [--storm-pods 100] [--only s1,s2,s3,s4,s5]
+ *                    [--provider-socket PATH [--provider-pid PID] [--provider-metrics URL] [--skip-ours]]
+ *                    [--proxy-port PORT] [--wait-seconds 600] [--starts 5] [--no-build] [--tsx-starts 3]
+ *                    [--node-options="--import=/tmp/profiler.mjs"]
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { connectDriverClient, type DriverClient } from '../harness/driverClient.js';
+import { startProvider, type RunningProvider } from '../harness/provider.js';
+import { runScenarios, type BenchOptions, type Target, type TargetResults } from './scenarios.js';
+import { measureStartup, type StartupResult } from './startup.js';
+import { startWorld, type World } from './world.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+const { values: args } = parseArgs({
+  options: {
+    'delay-ms': { type: 'string', default: '20' },
+    iterations: { type: 'string', default: '10' },
+    'storm-pods': { type: 'string', default: '100' },
+    's3-accounts': { type: 'string', default: '20' },
+    's3-pods-per-account': { type: 'string', default: '10' },
+    's3-rounds': { type: 'string', default: '3' },
+    only: { type: 'string', default: 's1,s2,s3,s4,s5' },
+    'provider-socket': { type: 'string' },
+    'provider-pid': { type: 'string' },
+    'provider-metrics': { type: 'string' },
+    'provider-name': { type: 'string', default: 'other' },
+    'skip-ours': { type: 'boolean', default: false },
+    'proxy-port': { type: 'string' },
+    'wait-seconds': { type: 'string', default: '600' },
+    starts: { type: 'string', default: '5' },
+    'tsx-starts': { type: 'string', default: '3' },
+    'no-build': { type: 'boolean', default: false },
+    /** NODE_OPTIONS for our provider, e.g. --node-options="--max-semi-space-size=1" or "--import=/path/profiler.mjs". */
+    'node-options': { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+if (args.help) {
+  const header = /\/\*\*([\s\S]*?)\*\//.exec(
+    (await import('node:fs')).readFileSync(new URL(import.meta.url).pathname, 'utf8'),
+  )?.[1];
+  console.log(header?.replace(/^ \* ?/gm, '').trim());
+  process.exit(0);
+}
+
+const int = (name: keyof typeof args) => {
+  const value = Number(args[name]);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`--${name} must be a whole number, got ${args[name]}`);
+  return value;
+};
+
+const options: BenchOptions = {
+  delayMs: int('delay-ms'),
+  iterations: Math.max(1, int('iterations')),
+  stormPods: Math.max(1, int('storm-pods')),
+  s3Accounts: Math.max(1, int('s3-accounts')),
+  s3PodsPerAccount: Math.max(1, int('s3-pods-per-account')),
+  s3Rounds: Math.max(1, int('s3-rounds')),
+};
+const only = new Set((args.only ?? '').split(',').map((s) => s.trim().toLowerCase()));
+const log = (line: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+interface Report {
+  startedAt: string;
+  machine: { cpus: number; cpuModel: string; memoryGb: number; loadAverageAtStart: number[]; node: string };
+  options: BenchOptions;
+  targets: Record<string, TargetResults>;
+  startup?: { built?: StartupResult; tsx?: StartupResult };
+}
+
+async function main(): Promise<void> {
+  // This machine runs Node 20 on purpose; the SDK's reminder about Node 22 is noise in the bench's output.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  const report: Report = {
+    startedAt: new Date().toISOString(),
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? '?',
+      memoryGb: Math.round(totalmem() / 2 ** 30),
+      loadAverageAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
+      node: process.version,
+    },
+    options,
+    targets: {},
+  };
+  const entry = join(ROOT, 'dist/src/main.js');
+  if (!args['no-build']) {
+    log('npm run build …');
+    execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build`);
+
+  const proxyPort = args['proxy-port'] === undefined ? undefined : int('proxy-port');
+  const world = await startWorld({ proxyPort, log });
+  const providers: RunningProvider[] = [];
+  const clients: DriverClient[] = [];
+  try {
+    log(`fault proxy ${world.proxy.url} (moto ${world.motoUrl}), ${options.delayMs} ms on every AWS call`);
+    log(`kubeconfig ${world.kubeconfigPath}`);
+
+    if (!args['skip-ours']) {
+      const ours = await startProvider({
+        kubeconfigPath: world.kubeconfigPath,
+        entry,
+        // Default flags and log level (one info line per Mount), as production runs it.
+        env: { AWS_ENDPOINT_URL: world.proxy.url, NODE_OPTIONS: args['node-options'] },
+      });
+      providers.push(ours);
+      const target: Target = { name: 'ours', client: ours.client, metricsUrl: ours.metricsUrl, pid: ours.process.pid };
+      report.targets.ours = await runScenarios(world, target, options, only, log);
+      await ours.stop();
+    }
+
+    const socket = args['provider-socket'];
+    if (socket !== undefined) {
+      const name = args['provider-name'] ?? 'other';
+      const client = await waitForProvider(socket, world, int('wait-seconds'));
+      clients.push(client);
+      const target: Target = {
+        name,
+        client,
+        metricsUrl: args['provider-metrics'],
+        pid: args['provider-pid'] === undefined ? undefined : int('provider-pid'),
+      };
+      report.targets[name] = await runScenarios(world, target, options, only, log);
+    }
+
+    if (only.has('s5') && !args['skip-ours']) {
+      world.setDelay(0);
+      log('S5: starts of the built entry point …');
+      const built = await measureStartup([entry], int('starts'), world.kubeconfigPath, world.proxy.url);
+      const tsxStarts = int('tsx-starts');
+      let tsx: StartupResult | undefined;
+      if (tsxStarts > 0) {
+        log('S5: starts from source through tsx …');
+        tsx = await measureStartup(['--import', 'tsx', join(ROOT, 'src/main.ts')], tsxStarts, world.kubeconfigPath, world.proxy.url);
+      }
+      report.startup = { built, tsx };
+    }
+  } finally {
+    for (const client of clients) client.close();
+    for (const provider of providers) await provider.stop();
+    await world.close();
+  }
+
+  const table = renderTable(report);
+  console.log(table);
+  const dir = join(ROOT, 'bench-results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `bench-${report.startedAt.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(dir, 'latest.md'), `${table}\n`);
+  log(`wrote ${file}`);
+}
+
+/** Prints how to point a provider at this run's proxy and apiserver, then waits until its socket answers. */
+async function waitForProvider(socketPath: string, world: World, waitSeconds: number): Promise<DriverClient> {
+  console.error(
+    [
+      '',
+      `Waiting for a provider on ${socketPath} (up to ${waitSeconds} s). Start it with:`,
+      `  AWS_ENDPOINT_URL=${world.proxy.url}   (every AWS call, STS included, through the fault proxy)`,
+      `  KUBECONFIG=${world.kubeconfigPath}   (or its --kubeconfig flag)`,
+      `  AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY unset: it must use the pods' IRSA tokens`,
+      `  its socket at ${socketPath} (ASCP: --provider-volume=<dir of the socket>; its socket is aws.sock)`,
+      '',
+    ].join('\n'),
+  );
+  const deadline = Date.now() + waitSeconds * 1000;
+  for (;;) {
+    if (existsSync(socketPath)) {
+      const client = connectDriverClient(socketPath);
+      const answered = await client.version().then(
+        (v) => v,
+        () => undefined,
+      );
+      if (answered) {
+        log(`provider on ${socketPath}: ${answered.runtimeName} ${answered.runtimeVersion}`);
+        return client;
+      }
+      client.close();
+    }
+    if (Date.now() > deadline) throw new Error(`no provider answered Version on ${socketPath} within ${waitSeconds} s`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+type Verdict = { text: string; pass?: boolean };
+type Row = { scenario: string; metric: string; target: string; value: (r: TargetResults) => Verdict | undefined };
+
+const fmt = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? 'n/a' : String(n));
+const check = (value: number | undefined, ok: (v: number) => boolean, text = fmt(value)): Verdict =>
+  value === undefined || Number.isNaN(value) ? { text: 'n/a' } : { text, pass: ok(value) };
+const actions = (byAction: Record<string, number>) =>
+  Object.entries(byAction)
+    .sort()
+    .map(([action, n]) => `${action.replace(/^secretsmanager:/, 'sm:')}×${n}`)
+    .join(' ');
+
+function rows(delay: number): Row[] {
+  const stormBudget = 3 * delay + 50;
+  const saGets = (r: TargetResults) => r.s2?.kubeCallsByAudit?.serviceaccounts ?? r.s2?.kubeCallsByMetrics?.serviceaccounts;
+  return [
+    { scenario: 'S1 first', metric: 'latency p50 / p99 (ms)', target: '', value: (r) => r.s1 && { text: `${r.s1.first.latencyMs.p50} / ${r.s1.first.latencyMs.p99}` } },
+    { scenario: 'S1 first', metric: 'SM+SSM calls', target: '≤ 3', value: (r) => r.s1 && check(r.s1.first.calls.fetch, (v) => v <= 3) },
+    { scenario: 'S1 first', metric: 'STS calls', target: '≤ 1', value: (r) => r.s1 && check(r.s1.first.calls.sts, (v) => v <= 1) },
+    { scenario: 'S1 first', metric: 'round trips (call waves; p50 latency ÷ delay)', target: '≤ 3', value: (r) => r.s1 && check(r.s1.first.waves, (v) => v <= 3, `${r.s1.first.waves} (${fmt(r.s1.first.latencyOverDelay)})`) },
+    { scenario: 'S1 first', metric: 'calls by action', target: '', value: (r) => r.s1 && { text: actions(r.s1.first.calls.byAction) } },
+    { scenario: 'S1 repeat', metric: 'latency p50 / p99 (ms)', target: '', value: (r) => r.s1 && { text: `${r.s1.repeat.latencyMs.p50} / ${r.s1.repeat.latencyMs.p99}` } },
+    { scenario: 'S1 repeat', metric: 'SM+SSM calls', target: '≤ 3', value: (r) => r.s1 && check(r.s1.repeat.calls.fetch, (v) => v <= 3) },
+    { scenario: 'S1 repeat', metric: 'STS calls', target: '0', value: (r) => r.s1 && check(r.s1.repeat.calls.sts, (v) => v === 0) },
+    { scenario: 'S1 repeat', metric: 'round trips (call waves; p50 latency ÷ delay)', target: '≤ 2', value: (r) => r.s1 && check(r.s1.repeat.waves, (v) => v <= 2, `${r.s1.repeat.waves} (${fmt(r.s1.repeat.latencyOverDelay)})`) },
+    { scenario: 'S2 storm', metric: 'latency p50 / p99 (ms)', target: `p99 ≤ ${stormBudget}`, value: (r) => r.s2 && check(r.s2.latencyMs.p99, (v) => v <= stormBudget, `${r.s2.latencyMs.p50} / ${r.s2.latencyMs.p99}`) },
+    { scenario: 'S2 storm', metric: 'AWS calls: total (SM+SSM / STS)', target: '', value: (r) => r.s2 && { text: `${r.s2.calls.total} (${r.s2.calls.fetch} / ${r.s2.calls.sts})` } },
+    { scenario: 'S2 storm', metric: 'STS calls', target: '≤ 1', value: (r) => r.s2 && check(r.s2.calls.sts, (v) => v <= 1) },
+    { scenario: 'S2 storm', metric: 'ServiceAccount GETs (apiserver audit, else metrics)', target: '≤ 2', value: (r) => r.s2 && check(saGets(r), (v) => v <= 2) },
+    { scenario: 'S2 storm', metric: 'Kubernetes calls sa/pod/node: metrics · audit', target: '', value: (r) => r.s2 && { text: `${kube(r.s2.kubeCallsByMetrics)} · ${kube(r.s2.kubeCallsByAudit)}` } },
+    { scenario: 'S3 200×3', metric: 'peak RSS (MB, VmHWM)', target: '≤ 90', value: (r) => r.s3 && check(Math.max(r.s3.hwmMb, r.s3.peakRssMb), (v) => v <= 90) },
+    { scenario: 'S3 200×3', metric: 'RSS before / after each round (MB)', target: 'no growth', value: (r) => r.s3 && check(r.s3.rssAfterRoundMb.at(-1)! - r.s3.rssAfterRoundMb[0]!, (v) => v <= 10, `${r.s3.rssBeforeMb} / ${r.s3.rssAfterRoundMb.join(', ')}`) },
+    { scenario: 'S3 200×3', metric: 'CPU time per mount (ms)', target: '', value: (r) => r.s3 && { text: fmt(r.s3.cpuMsPerMount) } },
+    { scenario: 'S3 200×3', metric: 'latency p50 / p99 (ms)', target: '', value: (r) => r.s3 && { text: `${r.s3.latencyMs.p50} / ${r.s3.latencyMs.p99}` } },
+    { scenario: 'S4 failover', metric: 'SM+SSM calls first / repeat (= S1)', target: '= S1', value: (r) => r.s4 && check(r.s4.first.calls.fetch + r.s4.repeat.calls.fetch, (v) => !r.s1 || v === r.s1.first.calls.fetch + r.s1.repeat.calls.fetch, `${r.s4.first.calls.fetch} / ${r.s4.repeat.calls.fetch}`) },
+    { scenario: 'S4 failover', metric: 'calls to the failover region', target: '0', value: (r) => r.s4 && check(r.s4.failoverRegionCalls, (v) => v === 0) },
+  ];
+}
+
+function kube(reads: Record<string, number> | undefined): string {
+  return reads ? `${reads.serviceaccounts}/${reads.pods}/${reads.nodes}` : 'n/a';
+}
+
+function renderTable(report: Report): string {
+  const names = Object.keys(report.targets);
+  const header = ['scenario', 'metric', 'target', ...names.flatMap((n) => [n, ''])];
+  const lines: string[][] = [];
+  for (const row of rows(report.options.delayMs)) {
+    const cells = names.flatMap((name) => {
+      const v = row.value(report.targets[name]!);
+      return v === undefined ? ['—', ''] : [v.text, v.pass === undefined ? '' : v.pass ? 'PASS' : 'MISS'];
+    });
+    if (cells.every((c) => c === '—' || c === '')) continue;
+    lines.push([row.scenario, row.metric, row.target, ...cells]);
+  }
+  const startup = report.startup;
+  if (startup?.built) {
+    const pad = names.length > 1 ? names.slice(1).flatMap(() => ['—', '']) : [];
+    const ok = startup.built.medianMs <= 400;
+    lines.push(['S5 start', 'start → Version answered, median (ms), node dist/src/main.js', '≤ 400', `${startup.built.medianMs} (${startup.built.samplesMs.join(', ')})`, ok ? 'PASS' : 'MISS', ...pad]);
+    if (startup.tsx) lines.push(['S5 start', 'same, from source through tsx (ms)', '', `${startup.tsx.medianMs} (${startup.tsx.samplesMs.join(', ')})`, '', ...pad]);
+  }
+  const errors = names.flatMap((name) =>
+    Object.entries(report.targets[name]!).flatMap(([scenario, result]) =>
+      (result as { errors?: string[] }).errors?.length ? [`${name} ${scenario}: ${(result as { errors: string[] }).errors.length} failed mounts, first: ${(result as { errors: string[] }).errors[0]}`] : [],
+    ),
+  );
+  const table = [header, header.map(() => '---'), ...lines].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+  const m = report.machine;
+  const about =
+    `${m.cpus} × ${m.cpuModel}, ${m.memoryGb} GB, Node ${m.node}, load average at start ${m.loadAverageAtStart.join(' ')}; ` +
+    `${report.options.delayMs} ms injected on every AWS call; ${report.options.iterations} iterations (p99 of few samples is their maximum)`;
+  return [table, '', about, ...errors.map((e) => `ERROR ${e}`)].join('\n');
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

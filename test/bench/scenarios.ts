@@ -1,0 +1,320 @@
+/**
+ * The scenarios S1–S4, each played against one provider over its socket, exactly as the driver calls it. Every
+ * scenario uses identities (ServiceAccounts) of its own, so no scenario starts with another's caches warm.
+ */
+import { mountRequest } from '../fixtures/mountRequest.js';
+import type { DriverClient } from '../harness/driverClient.js';
+import type { MountResponseMessage } from '../../src/server/proto.js';
+import {
+  callWaves,
+  countCalls,
+  fetchMetrics,
+  kubernetesCalls,
+  median,
+  percentile,
+  procCpuMs,
+  procMemory,
+  sampleMemory,
+  type CallCounts,
+} from './measure.js';
+import { benchObjects } from './spc.js';
+import { FAILOVER_REGION, mintMany, REGION, type World } from './world.js';
+
+export interface Target {
+  /** `ours` or `other`: also the namespace suffix of its identities. */
+  name: string;
+  client: DriverClient;
+  /** http://host:port of /metrics, when the provider serves our metric names. */
+  metricsUrl?: string;
+  /** For /proc sampling (S3). */
+  pid?: number;
+}
+
+export interface BenchOptions {
+  delayMs: number;
+  iterations: number;
+  stormPods: number;
+  s3Accounts: number;
+  s3PodsPerAccount: number;
+  s3Rounds: number;
+}
+
+type KubeReads = Record<'serviceaccounts' | 'pods' | 'nodes', number>;
+
+export interface Latencies {
+  p50: number;
+  p99: number;
+  samples: number;
+}
+
+function latencies(values: readonly number[]): Latencies {
+  return { p50: round(median(values)), p99: round(percentile(values, 99)), samples: values.length };
+}
+
+function round(value: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+/** The worst (highest) figure of several mounts' call counts, field by field; byAction from the worst mount. */
+function worst(counts: readonly CallCounts[]): CallCounts {
+  const byTotal = [...counts].sort((a, b) => b.total - a.total)[0]!;
+  return {
+    total: Math.max(...counts.map((c) => c.total)),
+    fetch: Math.max(...counts.map((c) => c.fetch)),
+    sts: Math.max(...counts.map((c) => c.sts)),
+    byAction: byTotal.byAction,
+    byRegion: byTotal.byRegion,
+  };
+}
+
+interface Pod {
+  namespace: string;
+  name: string;
+  serviceAccount: string;
+  tokens: string;
+}
+
+class Runner {
+  readonly errors: string[] = [];
+  constructor(
+    readonly world: World,
+    readonly target: Target,
+    readonly options: BenchOptions,
+    readonly namespace: string,
+  ) {}
+
+  async mount(pod: Pod, parameters: Record<string, string> = { region: REGION }): Promise<number> {
+    const request = mountRequest({
+      pod: { namespace: pod.namespace, name: pod.name, serviceAccountName: pod.serviceAccount },
+      parameters,
+      objects: benchObjects(),
+      tokens: pod.tokens,
+    });
+    const started = performance.now();
+    let response: MountResponseMessage;
+    try {
+      response = await this.target.client.mount(request, 110_000);
+    } catch (err) {
+      this.errors.push(`${pod.name}: ${(err as Error).message}`);
+      return performance.now() - started;
+    }
+    const elapsed = performance.now() - started;
+    if (response.files.length !== benchObjects().length) {
+      this.errors.push(`${pod.name}: ${response.files.length} files instead of ${benchObjects().length}`);
+    }
+    return elapsed;
+  }
+
+  /** Runs `work` with the proxy's record cleared, and returns the AWS calls it made with their waves. */
+  async recorded<T>(work: () => Promise<T>): Promise<{ result: T; calls: CallCounts; waves: number }> {
+    this.world.proxy.clearRecords();
+    const result = await work();
+    // An answer the provider already has may still be on its way into the record: let the proxy settle.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const records = [...this.world.proxy.records];
+    return { result, calls: countCalls(records), waves: callWaves(records, this.options.delayMs) };
+  }
+
+  async kubeSnapshot(): Promise<{ metrics?: KubeReads; audit?: KubeReads }> {
+    const metrics = this.target.metricsUrl ? kubernetesCalls(await fetchMetrics(this.target.metricsUrl)) : undefined;
+    const audit = await this.world.auditReads(new Set([this.namespace]));
+    return { metrics, audit };
+  }
+
+  async freshPod(name: string, serviceAccount = `${name}-sa`): Promise<Pod> {
+    await this.world.serviceAccount(this.namespace, serviceAccount);
+    return { namespace: this.namespace, name, serviceAccount, tokens: await this.world.tokens(this.namespace, serviceAccount) };
+  }
+}
+
+function diff(after: KubeReads | undefined, before: KubeReads | undefined): KubeReads | undefined {
+  if (!after || !before) return undefined;
+  return {
+    serviceaccounts: after.serviceaccounts - before.serviceaccounts,
+    pods: after.pods - before.pods,
+    nodes: after.nodes - before.nodes,
+  };
+}
+
+export interface MountShape {
+  first: { latencyMs: Latencies; calls: CallCounts; waves: number; latencyOverDelay: number };
+  repeat: { latencyMs: Latencies; calls: CallCounts; waves: number; latencyOverDelay: number };
+  /** Calls to the failover region, first and repeat mounts together (S4). */
+  failoverRegionCalls: number;
+  errors: string[];
+}
+
+/** S1 (and S4 with failoverRegion): per iteration a fresh ServiceAccount, its first mount, then two repeats. */
+async function mountShape(runner: Runner, prefix: string, parameters: Record<string, string>): Promise<MountShape> {
+  const first: number[] = [];
+  const repeat: number[] = [];
+  const firstCalls: CallCounts[] = [];
+  const repeatCalls: CallCounts[] = [];
+  const firstWaves: number[] = [];
+  const repeatWaves: number[] = [];
+  let failoverRegionCalls = 0;
+  for (let i = 0; i < runner.options.iterations; i++) {
+    const pod = await runner.freshPod(`${prefix}-${i}`);
+    const one = await runner.recorded(() => runner.mount(pod, parameters));
+    first.push(one.result);
+    firstCalls.push(one.calls);
+    firstWaves.push(one.waves);
+    failoverRegionCalls += one.calls.byRegion[FAILOVER_REGION] ?? 0;
+    for (let r = 0; r < 2; r++) {
+      const again = await runner.recorded(() => runner.mount(pod, parameters));
+      repeat.push(again.result);
+      repeatCalls.push(again.calls);
+      repeatWaves.push(again.waves);
+      failoverRegionCalls += again.calls.byRegion[FAILOVER_REGION] ?? 0;
+    }
+  }
+  const delay = runner.options.delayMs;
+  return {
+    first: {
+      latencyMs: latencies(first),
+      calls: worst(firstCalls),
+      waves: Math.max(...firstWaves),
+      latencyOverDelay: delay > 0 ? round(median(first) / delay) : NaN,
+    },
+    repeat: {
+      latencyMs: latencies(repeat),
+      calls: worst(repeatCalls),
+      waves: Math.max(...repeatWaves),
+      latencyOverDelay: delay > 0 ? round(median(repeat) / delay) : NaN,
+    },
+    failoverRegionCalls,
+    errors: runner.errors,
+  };
+}
+
+export interface StormResult {
+  pods: number;
+  latencyMs: Latencies;
+  wallMs: number;
+  calls: CallCounts;
+  waves: number;
+  /** The provider's own count (its metrics), when it serves ours. */
+  kubeCallsByMetrics?: KubeReads;
+  /** The apiserver's count (its audit log), when it writes one. */
+  kubeCallsByAudit?: KubeReads;
+  errors: string[];
+}
+
+/** S2: every pod of one Deployment (one ServiceAccount, a token each) mounts at once. */
+async function storm(runner: Runner): Promise<StormResult> {
+  const { stormPods } = runner.options;
+  const serviceAccount = 's2-deployment';
+  await runner.world.serviceAccount(runner.namespace, serviceAccount);
+  const tokens = await mintMany(runner.world, runner.namespace, Array(stormPods).fill(serviceAccount));
+  const pods = tokens.map((t, i): Pod => ({ namespace: runner.namespace, name: `s2-pod-${i}`, serviceAccount, tokens: t }));
+  const before = await runner.kubeSnapshot();
+  const started = performance.now();
+  const run = await runner.recorded(() => Promise.all(pods.map((pod) => runner.mount(pod))));
+  const wallMs = performance.now() - started;
+  const after = await runner.kubeSnapshot();
+  return {
+    pods: stormPods,
+    latencyMs: latencies(run.result),
+    wallMs: round(wallMs),
+    calls: run.calls,
+    waves: run.waves,
+    kubeCallsByMetrics: diff(after.metrics, before.metrics),
+    kubeCallsByAudit: diff(after.audit, before.audit),
+    errors: runner.errors,
+  };
+}
+
+export interface FootprintResult {
+  mountsPerRound: number;
+  rounds: number;
+  /** Highest RSS sampled every 10 ms during the storms, MB. */
+  peakRssMb: number;
+  /** VmHWM at the end: the peak since the process started, MB. */
+  hwmMb: number;
+  /** RSS before the first storm and after each round, MB. */
+  rssBeforeMb: number;
+  rssAfterRoundMb: number[];
+  cpuMsPerMount: number;
+  latencyMs: Latencies;
+  errors: string[];
+}
+
+/** S3: rounds of 200 mounts at once from 20 fresh ServiceAccounts each; memory and CPU of the provider process. */
+async function footprint(runner: Runner, pid: number): Promise<FootprintResult> {
+  const { s3Accounts, s3PodsPerAccount, s3Rounds } = runner.options;
+  const rssBefore = procMemory(pid).rssMb;
+  const cpuBefore = procCpuMs(pid);
+  const rssAfterRound: number[] = [];
+  const all: number[] = [];
+  let peak = 0;
+  for (let round = 0; round < s3Rounds; round++) {
+    const accounts = Array.from({ length: s3Accounts }, (_, j) => `s3-r${round}-sa${j}`);
+    await Promise.all(accounts.map((sa) => runner.world.serviceAccount(runner.namespace, sa)));
+    // One token per ServiceAccount, shared by its pods: the provider keys nothing by the token itself.
+    const tokens = await mintMany(runner.world, runner.namespace, accounts);
+    const pods = accounts.flatMap((sa, j) =>
+      Array.from({ length: s3PodsPerAccount }, (_, k): Pod => ({
+        namespace: runner.namespace,
+        name: `${sa}-pod-${k}`,
+        serviceAccount: sa,
+        tokens: tokens[j]!,
+      })),
+    );
+    const sampler = sampleMemory(pid);
+    all.push(...(await Promise.all(pods.map((pod) => runner.mount(pod)))));
+    peak = Math.max(peak, sampler.stop().peakRssMb);
+    rssAfterRound.push(round1(procMemory(pid).rssMb));
+  }
+  const mounts = s3Accounts * s3PodsPerAccount * s3Rounds;
+  return {
+    mountsPerRound: s3Accounts * s3PodsPerAccount,
+    rounds: s3Rounds,
+    peakRssMb: round1(peak),
+    hwmMb: round1(procMemory(pid).hwmMb),
+    rssBeforeMb: round1(rssBefore),
+    rssAfterRoundMb: rssAfterRound,
+    cpuMsPerMount: round((procCpuMs(pid) - cpuBefore) / mounts, 2),
+    latencyMs: latencies(all),
+    errors: runner.errors,
+  };
+}
+
+function round1(value: number): number {
+  return round(value, 1);
+}
+
+export interface TargetResults {
+  s1?: MountShape;
+  s2?: StormResult;
+  s3?: FootprintResult;
+  s4?: MountShape;
+}
+
+export async function runScenarios(
+  world: World,
+  target: Target,
+  options: BenchOptions,
+  only: ReadonlySet<string>,
+  log: (line: string) => void,
+): Promise<TargetResults> {
+  const results: TargetResults = {};
+  const runner = (scenario: string) => new Runner(world, target, options, `bench-${target.name}-${scenario}`);
+  const prepare = async (scenario: string) => {
+    const r = runner(scenario);
+    await world.ensureNamespace(r.namespace);
+    log(`[${target.name}] ${scenario.toUpperCase()} …`);
+    return r;
+  };
+  world.setDelay(options.delayMs);
+  if (only.has('s1')) results.s1 = await mountShape(await prepare('s1'), 's1', { region: REGION });
+  if (only.has('s2')) results.s2 = await storm(await prepare('s2'));
+  if (only.has('s4')) {
+    results.s4 = await mountShape(await prepare('s4'), 's4', { region: REGION, failoverRegion: FAILOVER_REGION });
+  }
+  if (only.has('s3')) {
+    if (target.pid === undefined) log(`[${target.name}] S3 skipped: no process id (give --provider-pid)`);
+    else results.s3 = await footprint(await prepare('s3'), target.pid);
+  }
+  return results;
+}
