@@ -2,7 +2,7 @@ import type { Credentials } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { status } from '@grpc/grpc-js';
 import { ProviderError } from '../errors.js';
-import { isRegionalFault } from '../aws/errors.js';
+import { isAborted, isRegionalFault } from '../aws/errors.js';
 
 interface StsContext {
   action: string;
@@ -16,6 +16,15 @@ interface StsContext {
 export function stsError(err: unknown, context: StsContext): ProviderError {
   const name = err instanceof Error ? err.name : 'UnknownError';
   const reason = err instanceof Error ? err.message : String(err);
+  // An abandoned call (a deadline, or a shared call given up) is no refusal: nothing was wrong with the role.
+  if (isAborted(err)) {
+    return new ProviderError(
+      status.UNAVAILABLE,
+      'CredentialsUnavailable',
+      `STS ${context.action} in ${context.region} did not answer in time for ${context.description}`,
+      { cause: err },
+    );
+  }
   if (isRegionalFault(err)) {
     return new ProviderError(
       status.UNAVAILABLE,
