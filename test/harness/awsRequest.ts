@@ -9,6 +9,8 @@ export interface AwsCall {
   /** From the SigV4 credential scope; unsigned calls (AssumeRoleWithWebIdentity) have none. */
   region: string | undefined;
   accessKeyId: string | undefined;
+  /** The x-amz-security-token header: the STS session token a call is signed with. */
+  sessionToken: string | undefined;
   protocol: 'json' | 'query' | undefined;
   /** The JSON body, or the form fields of a query-protocol call. */
   body: Record<string, unknown> | undefined;
@@ -28,6 +30,7 @@ export function parseAwsCall(headers: IncomingHttpHeaders, rawBody: Buffer): Aws
     action: undefined,
     region: scope?.[2],
     accessKeyId: scope?.[1],
+    sessionToken: typeof headers['x-amz-security-token'] === 'string' ? headers['x-amz-security-token'] : undefined,
     protocol: undefined,
     body: undefined,
   };

@@ -32,6 +32,8 @@ export interface RecordedRequest extends AwsCall {
   /** The status sent back (moto's, or the injected fault's); undefined when the connection was dropped. */
   status: number | undefined;
   fault: Fault['kind'] | undefined;
+  /** moto's answer body, kept for STS calls only: the credentials it issued, for tests that look for leaks. */
+  answer: string | undefined;
   /** Set when moto could not be reached (the client then sees a dropped connection). */
   upstreamError: string | undefined;
   /** Epoch milliseconds when the request arrived. */
@@ -78,6 +80,7 @@ export async function startFaultProxy(targetUrl: string, options: FaultProxyOpti
       { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers, agent },
       (answer) => {
         record.status = answer.statusCode;
+        if (record.service === 'sts') keepAnswer(answer, record);
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         if (record.fault === 'truncate') cutHalfway(answer, res);
         else answer.pipe(res);
@@ -156,6 +159,7 @@ function toRecord(call: AwsCall, fault: Fault | undefined): RecordedRequest {
     durationSeconds: duration === undefined ? undefined : Number(duration),
     status: undefined,
     fault: fault?.kind,
+    answer: undefined,
     upstreamError: undefined,
     at: Date.now(),
   };
@@ -188,6 +192,12 @@ function sendError(res: ServerResponse, call: AwsCall, fault: Extract<Fault, { k
     'x-amzn-errortype': code,
   });
   res.end(JSON.stringify({ __type: code, message }));
+}
+
+function keepAnswer(answer: IncomingMessage, record: RecordedRequest) {
+  const chunks: Buffer[] = [];
+  answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+  answer.once('end', () => (record.answer = Buffer.concat(chunks).toString('utf8')));
 }
 
 /** Sends the first half of the body, then closes the connection: the client sees a transfer cut short. */
