@@ -46,9 +46,10 @@ const MAX_MESSAGE = 4000;
  * message keeps its start and its end (what to fix).
  */
 function boundedMessage(message: string): string {
-  const shortened = message.replace(
-    new RegExp(`"([^"]{${MAX_QUOTED + 1},})"`, 'g'),
-    (_quoted, value: string) => `"${value.slice(0, MAX_QUOTED - 40)}…" (${value.length} characters)`,
+  // Every quoted pair is matched, short ones too, so quotes pair up left to right: matching only long ones
+  // would take the text between two short quoted names for a quoted value.
+  const shortened = message.replace(/"([^"]*)"/g, (quoted, value: string) =>
+    value.length > MAX_QUOTED ? `"${value.slice(0, MAX_QUOTED - 40)}…" (${value.length} characters)` : quoted,
   );
   if (shortened.length <= MAX_MESSAGE) return shortened;
   return `${shortened.slice(0, MAX_MESSAGE - 500)} … ${shortened.slice(-497)}`;
