@@ -28,7 +28,7 @@ export interface ProviderFlags {
 }
 
 /** Every flag, with its default and the line `--help` prints. ASCP's flags come first and keep their meaning. */
-const FLAGS = {
+export const FLAGS = {
   'provider-volume': { type: 'string', default: '/var/run/secrets-store-csi-providers', help: 'directory of the provider socket (aws.sock); the driver\'s --provider-volume' },
   'driver-writes-secrets': { type: 'boolean', default: false, help: 'accepted for ASCP compatibility; the provider always returns the files for the driver to write' },
   qps: { type: 'string', default: '5', help: 'Kubernetes API calls per second (ServiceAccount, Pod and Node lookups)' },
@@ -56,10 +56,11 @@ const FLAGS = {
 } as const;
 
 export function usage(): string {
-  const lines = Object.entries(FLAGS).map(([name, flag]) => {
-    const shown = flag.type === 'boolean' ? `--${name}` : `--${name}=${flag.default === '' ? '…' : flag.default}`;
-    return `  ${shown.padEnd(58)} ${flag.help}`;
-  });
+  const shown = Object.entries(FLAGS).map(([name, flag]) =>
+    flag.type === 'boolean' ? `--${name}` : `--${name}=${flag.default === '' ? '…' : flag.default}`,
+  );
+  const width = Math.max(...shown.map((text) => text.length)) + 2;
+  const lines = Object.values(FLAGS).map((flag, i) => `  ${shown[i]?.padEnd(width)}${flag.help}`);
   return ['Usage: aws-secrets-csi-provider [flags]', '', ...lines, ''].join('\n');
 }
 
