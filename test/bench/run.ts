@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connectDriverClient, type DriverClient } from '../harness/driverClient.js';
 import { startProvider, type RunningProvider } from '../harness/provider.js';
+import { measureFloor, type Floor } from './floor.js';
 import { runScenarios, type BenchOptions, type Target, type TargetResults } from './scenarios.js';
 import { measureStartup, type StartupResult } from './startup.js';
 import { startWorld, type World } from './world.js';
@@ -80,6 +81,8 @@ interface Report {
   options: BenchOptions;
   targets: Record<string, TargetResults>;
   startup?: { built?: StartupResult; tsx?: StartupResult };
+  /** The same AWS calls made directly with the SDK through the same proxy: the latency no provider can beat. */
+  floor?: Floor;
 }
 
 async function main(): Promise<void> {
@@ -111,6 +114,9 @@ async function main(): Promise<void> {
   try {
     log(`fault proxy ${world.proxy.url} (moto ${world.motoUrl}), ${options.delayMs} ms on every AWS call`);
     log(`kubeconfig ${world.kubeconfigPath}`);
+    world.setDelay(options.delayMs);
+    report.floor = await measureFloor(world, 5);
+    log(`floor: the calls made directly take ${report.floor.firstMs} ms (first) / ${report.floor.repeatMs} ms (repeat)`);
 
     if (!args['skip-ours']) {
       const ours = await startProvider({
@@ -212,7 +218,7 @@ const actions = (byAction: Record<string, number>) =>
     .map(([action, n]) => `${action.replace(/^secretsmanager:/, 'sm:')}×${n}`)
     .join(' ');
 
-function rows(delay: number): Row[] {
+function rows(delay: number, floor: Floor | undefined): Row[] {
   const stormBudget = 3 * delay + 50;
   const saGets = (r: TargetResults) => r.s2?.kubeCallsByAudit?.serviceaccounts ?? r.s2?.kubeCallsByMetrics?.serviceaccounts;
   return [
@@ -220,12 +226,15 @@ function rows(delay: number): Row[] {
     { scenario: 'S1 first', metric: 'SM+SSM calls', target: '≤ 3', value: (r) => r.s1 && check(r.s1.first.calls.fetch, (v) => v <= 3) },
     { scenario: 'S1 first', metric: 'STS calls', target: '≤ 1', value: (r) => r.s1 && check(r.s1.first.calls.sts, (v) => v <= 1) },
     { scenario: 'S1 first', metric: 'round trips (call waves; p50 latency ÷ delay)', target: '≤ 3', value: (r) => r.s1 && check(r.s1.first.waves, (v) => v <= 3, `${r.s1.first.waves} (${fmt(r.s1.first.latencyOverDelay)})`) },
+    { scenario: 'S1 first', metric: 'floor: the same AWS calls made directly (ms)', target: '', value: () => floor && { text: fmt(floor.firstMs) } },
     { scenario: 'S1 first', metric: 'calls by action', target: '', value: (r) => r.s1 && { text: actions(r.s1.first.calls.byAction) } },
     { scenario: 'S1 repeat', metric: 'latency p50 / p99 (ms)', target: '', value: (r) => r.s1 && { text: `${r.s1.repeat.latencyMs.p50} / ${r.s1.repeat.latencyMs.p99}` } },
+    { scenario: 'S1 repeat', metric: 'floor: the same AWS calls made directly (ms)', target: '', value: () => floor && { text: fmt(floor.repeatMs) } },
     { scenario: 'S1 repeat', metric: 'SM+SSM calls', target: '≤ 3', value: (r) => r.s1 && check(r.s1.repeat.calls.fetch, (v) => v <= 3) },
     { scenario: 'S1 repeat', metric: 'STS calls', target: '0', value: (r) => r.s1 && check(r.s1.repeat.calls.sts, (v) => v === 0) },
     { scenario: 'S1 repeat', metric: 'round trips (call waves; p50 latency ÷ delay)', target: '≤ 2', value: (r) => r.s1 && check(r.s1.repeat.waves, (v) => v <= 2, `${r.s1.repeat.waves} (${fmt(r.s1.repeat.latencyOverDelay)})`) },
     { scenario: 'S2 storm', metric: 'latency p50 / p99 (ms)', target: `p99 ≤ ${stormBudget}`, value: (r) => r.s2 && check(r.s2.latencyMs.p99, (v) => v <= stormBudget, `${r.s2.latencyMs.p50} / ${r.s2.latencyMs.p99}`) },
+    { scenario: 'S2 storm', metric: 'p99 above the floor (the provider\'s own share, ms)', target: '', value: (r) => r.s2 && floor && { text: fmt(Math.round(r.s2.latencyMs.p99 - floor.firstMs)) } },
     { scenario: 'S2 storm', metric: 'AWS calls: total (SM+SSM / STS)', target: '', value: (r) => r.s2 && { text: `${r.s2.calls.total} (${r.s2.calls.fetch} / ${r.s2.calls.sts})` } },
     { scenario: 'S2 storm', metric: 'STS calls', target: '≤ 1', value: (r) => r.s2 && check(r.s2.calls.sts, (v) => v <= 1) },
     { scenario: 'S2 storm', metric: 'ServiceAccount GETs (apiserver audit, else metrics)', target: '≤ 2', value: (r) => r.s2 && check(saGets(r), (v) => v <= 2) },
@@ -247,7 +256,7 @@ function renderTable(report: Report): string {
   const names = Object.keys(report.targets);
   const header = ['scenario', 'metric', 'target', ...names.flatMap((n) => [n, ''])];
   const lines: string[][] = [];
-  for (const row of rows(report.options.delayMs)) {
+  for (const row of rows(report.options.delayMs, report.floor)) {
     const cells = names.flatMap((name) => {
       const v = row.value(report.targets[name]!);
       return v === undefined ? ['—', ''] : [v.text, v.pass === undefined ? '' : v.pass ? 'PASS' : 'MISS'];
