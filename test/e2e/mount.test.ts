@@ -2,19 +2,14 @@ import { existsSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { useCsiEnvironment } from '../harness/csi/environment.js';
 import { createSecret, putParameter } from '../harness/moto.js';
+import { driverSuiteFiles, seedDriverSuite } from '../fixtures/driverSuite.js';
 import { readSpcFixture, withRealArns } from '../fixtures/spcFiles.js';
 
 const env = useCsiEnvironment();
 
 describe('the driver suite SecretProviderClass through the real CSI driver', () => {
   it('mounts SSM by name and by long name with an alias, Secrets Manager by name and by ARN with an alias', async () => {
-    const region = 'us-west-2';
-    const p1 = await putParameter(region, 'ParameterStoreTest1', 'param-1');
-    const p2 = await putParameter(region, 'ParameterStoreTestWithLongName', 'param-2');
-    const s1 = await createSecret(region, 'SecretsManagerTest1', 'secret-1');
-    const s2 = await createSecret(region, 'SecretsManagerTest2', 'secret-2');
-    const json = JSON.stringify({ username: 'bob', password: 'hunter2' });
-    const s3 = await createSecret(region, 'SecretsManagerJson', json);
+    const { p1, p2, s1, s2, s3, json } = await seedDriverSuite();
     const spc = readSpcFixture('05-driver-suite-basic.yaml');
     await env.createSpc(spc.name, {
       parameters: { ...spc.parameters, objects: withRealArns(spc.parameters.objects ?? '', { SecretsManagerTest2: s2.arn }) },
@@ -25,14 +20,9 @@ describe('the driver suite SecretProviderClass through the real CSI driver', () 
 
     expect(pod.mountOfTarget()).toBe('tmpfs');
     const files = pod.files();
-    expect(Object.fromEntries(Object.entries(files).map(([path, f]) => [path, f.content]))).toEqual({
-      ParameterStoreTest1: 'param-1',
-      ParameterStoreTest2: 'param-2',
-      SecretsManagerTest1: 'secret-1',
-      SecretsManagerTest2: 'secret-2',
-      SecretsManagerJson: json,
-      dbuser: 'bob',
-    });
+    expect(Object.fromEntries(Object.entries(files).map(([path, f]) => [path, f.content]))).toEqual(
+      driverSuiteFiles(json),
+    );
     // The driver asks for 0644 ("420") and writes the modes we return.
     for (const [path, file] of Object.entries(files)) expect([path, file.mode]).toEqual([path, 0o644]);
 

@@ -6,6 +6,7 @@ import { startFaultProxy, type FaultProxy } from './faultProxy.js';
 import { createServiceAccount, ensureNamespace, serviceAccountTokens } from './kube.js';
 import { usePeers } from './peers.js';
 import { startProvider, type RunningProvider } from './provider.js';
+import { started as startedPeer } from './started.js';
 
 export const ROLE_ANNOTATION = 'eks.amazonaws.com/role-arn';
 export const IRSA_AUDIENCE = 'sts.amazonaws.com';
@@ -66,10 +67,7 @@ export function useMountEnvironment(options: MountEnvironmentOptions = {}): Moun
     proxy?.clearRecords();
   });
 
-  const started = <T>(value: T | undefined, what: string): T => {
-    if (!value) throw new Error(`${what} is not started: call useMountEnvironment() at the top of the file`);
-    return value;
-  };
+  const started = <T>(value: T | undefined, what: string): T => startedPeer(value, what, 'useMountEnvironment');
 
   return {
     get proxy() {

@@ -12,6 +12,7 @@ import { installDriverCrds } from './crds.js';
 import { driverLogTail, startCsiDriver, type RunningCsiDriver } from './driver.js';
 import { KubeletPod } from './kubelet.js';
 import { locateDriverModuleFiles } from './moduleCache.js';
+import { started as startedPeer } from '../started.js';
 
 export interface CsiEnvironment {
   readonly proxy: FaultProxy;
@@ -82,10 +83,7 @@ export function useCsiEnvironment(options: CsiEnvironmentOptions = {}): CsiEnvir
     });
   });
 
-  const started = <T>(value: T | undefined, what: string): T => {
-    if (!value) throw new Error(`${what} is not started: call useCsiEnvironment() at the top of the file`);
-    return value;
-  };
+  const started = <T>(value: T | undefined, what: string): T => startedPeer(value, what, 'useCsiEnvironment');
 
   return {
     get proxy() {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createNode, createPod } from '../../harness/kube.js';
-import { createSecret, putParameter } from '../../harness/moto.js';
+import { createSecret } from '../../harness/moto.js';
 import { useMountEnvironment, type PodIdentityFixture } from '../../harness/mountEnvironment.js';
+import { driverSuiteFiles, seedDriverSuite } from '../../fixtures/driverSuite.js';
 import { readSpcFixture, withRealArns } from '../../fixtures/spcFiles.js';
 import type { MountResponseMessage } from '../../../src/server/proto.js';
 
@@ -105,25 +106,12 @@ describe('the AWS user guide examples mount unchanged', () => {
   });
 
   it('05: the driver suite: SSM parameters, secrets by name and ARN, capitalised jmesPath keys', async () => {
-    const region = 'us-west-2';
-    const p1 = await putParameter(region, 'ParameterStoreTest1', 'param-1');
-    const p2 = await putParameter(region, 'ParameterStoreTestWithLongName', 'param-2');
-    const s1 = await createSecret(region, 'SecretsManagerTest1', 'secret-1');
-    const s2 = await createSecret(region, 'SecretsManagerTest2', 'secret-2');
-    const json = JSON.stringify({ username: 'bob', password: 'hunter2' });
-    const s3 = await createSecret(region, 'SecretsManagerJson', json);
+    const { p1, p2, s1, s2, s3, json } = await seedDriverSuite();
     const who = await env.pod('example-05');
 
     const response = await mountSpc('05-driver-suite-basic.yaml', who, { SecretsManagerTest2: s2.arn });
 
-    expect(filesOf(response)).toEqual({
-      ParameterStoreTest1: 'param-1',
-      ParameterStoreTest2: 'param-2',
-      SecretsManagerTest1: 'secret-1',
-      SecretsManagerTest2: 'secret-2',
-      SecretsManagerJson: json,
-      dbuser: 'bob',
-    });
+    expect(filesOf(response)).toEqual(driverSuiteFiles(json));
     expect(versionsOf(response)).toEqual({
       ParameterStoreTest1: String(p1),
       ParameterStoreTest2: String(p2),
