@@ -37,6 +37,8 @@ export interface BenchOptions {
   s3Accounts: number;
   s3PodsPerAccount: number;
   s3Rounds: number;
+  /** At most this long after S3's storms for the RSS to come back down. */
+  s3IdleSeconds: number;
 }
 
 type KubeReads = Record<'serviceaccounts' | 'pods' | 'nodes', number>;
@@ -235,6 +237,9 @@ export interface FootprintResult {
   /** RSS before the first storm and after each round, MB. */
   rssBeforeMb: number;
   rssAfterRoundMb: number[];
+  /** RSS after `idleSeconds` without mounts: V8 gives memory back lazily, so this tells growth from a leak. */
+  rssAfterIdleMb: number;
+  idleSeconds: number;
   cpuMsPerMount: number;
   latencyMs: Latencies;
   errors: string[];
@@ -267,14 +272,25 @@ async function footprint(runner: Runner, pid: number): Promise<FootprintResult> 
     rssAfterRound.push(round1(procMemory(pid).rssMb));
   }
   const mounts = s3Accounts * s3PodsPerAccount * s3Rounds;
+  const cpuMsPerMount = round((procCpuMs(pid) - cpuBefore) / mounts, 2);
+  const hwmMb = round1(procMemory(pid).hwmMb);
+  // V8's memory reducer returns unused heap pages after some seconds of quiet: wait for it, bounded.
+  const idleSeconds = runner.options.s3IdleSeconds;
+  let rssAfterIdle = procMemory(pid).rssMb;
+  for (let waited = 0; waited < idleSeconds && rssAfterIdle > rssBefore + 15; waited++) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    rssAfterIdle = procMemory(pid).rssMb;
+  }
   return {
     mountsPerRound: s3Accounts * s3PodsPerAccount,
     rounds: s3Rounds,
     peakRssMb: round1(peak),
-    hwmMb: round1(procMemory(pid).hwmMb),
+    hwmMb,
     rssBeforeMb: round1(rssBefore),
     rssAfterRoundMb: rssAfterRound,
-    cpuMsPerMount: round((procCpuMs(pid) - cpuBefore) / mounts, 2),
+    rssAfterIdleMb: round1(rssAfterIdle),
+    idleSeconds,
+    cpuMsPerMount,
     latencyMs: latencies(all),
     errors: runner.errors,
   };
