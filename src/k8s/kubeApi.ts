@@ -14,6 +14,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isIPv6 } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -210,9 +211,8 @@ export class KubeApi {
         : new HttpsAgent({
             keepAlive: true,
             maxSockets,
-            ca: connection.ca,
-            cert: connection.cert,
-            key: connection.key,
+            // One TLS context for every connection: built per connection it costs a few ms of CPU each.
+            secureContext: createSecureContext({ ca: connection.ca, cert: connection.cert, key: connection.key }),
             rejectUnauthorized: !connection.insecureSkipTlsVerify,
           });
     this.timeoutMs = options.timeoutMs ?? 10_000;
