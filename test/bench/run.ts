@@ -6,7 +6,7 @@
  * the same proxy, so the figures stand side by side. Prints a table with each target and writes JSON to
  * bench-results/.
  *
- *   npm run bench -- [--delay-ms 20] [--iterations 10] [--storm-pods 100] [--only s1,s2,s3,s4,s5]
+ *   npm run bench -- [--delay-ms 20] [--iterations 10] [--storm-pods 100] [--storm-rounds 3] [--only s1,s2,s3,s4,s5]
  *                    [--provider-socket PATH [--provider-pid PID] [--provider-metrics URL] [--provider-name NAME]
  *                     [--provider-command 'exec ascp --provider-volume=DIR …'] [--skip-ours]]
  *                    [--s3-accounts 20] [--s3-pods-per-account 10] [--s3-rounds 3] [--s3-idle-seconds 40]
@@ -32,6 +32,7 @@ const { values: args } = parseArgs({
     'delay-ms': { type: 'string', default: '20' },
     iterations: { type: 'string', default: '10' },
     'storm-pods': { type: 'string', default: '100' },
+    'storm-rounds': { type: 'string', default: '3' },
     's3-accounts': { type: 'string', default: '20' },
     's3-pods-per-account': { type: 'string', default: '10' },
     's3-rounds': { type: 'string', default: '3' },
@@ -76,6 +77,7 @@ const options: BenchOptions = {
   delayMs: int('delay-ms'),
   iterations: Math.max(1, int('iterations')),
   stormPods: Math.max(1, int('storm-pods')),
+  stormRounds: Math.max(1, int('storm-rounds')),
   s3Accounts: Math.max(1, int('s3-accounts')),
   s3PodsPerAccount: Math.max(1, int('s3-pods-per-account')),
   s3Rounds: Math.max(1, int('s3-rounds')),
