@@ -8,7 +8,7 @@
  * answer (or an `InvalidParameters` entry) belongs to, whatever the selector and whether or not it is echoed.
  */
 
-import { GetParametersCommand, type GetParametersResult } from '@aws-sdk/client-ssm';
+import { GetParametersCommand, type GetParametersResult, type Parameter } from '@aws-sdk/client-ssm';
 import type { ObjectRef } from '../config/types.js';
 import { AnswerError, INVALID_PARAMETERS, MISSING_FROM_ANSWER } from './errors.js';
 import { callKey } from './sharedCalls.js';
@@ -53,16 +53,25 @@ export function planParameterCalls(refs: readonly ObjectRef[]): number[][] {
 
 /** One outcome per ref of a call (each parameter once in it, see planParameterCalls). */
 export function matchParameters(refs: readonly ObjectRef[], answer: GetParametersResult): Outcome[] {
-  const parameters = answer.Parameters ?? [];
-  const invalid = answer.InvalidParameters ?? [];
+  // Keys computed once per answer, not once per (ref, parameter) pair: every Mount of a storm matches the answer
+  // it shares, so this runs refs × parameters times per Mount otherwise.
+  const byKey = new Map<string, Parameter>();
+  for (const parameter of answer.Parameters ?? []) {
+    for (const name of [parameter.Name, parameter.ARN]) {
+      if (name === undefined) continue;
+      const key = parameterKey(name);
+      if (!byKey.has(key)) byKey.set(key, parameter);
+    }
+  }
+  const invalid = new Set((answer.InvalidParameters ?? []).map(parameterKey));
   return refs.map((ref): Outcome => {
     const key = parameterKey(ref.objectName);
-    const found = parameters.find((p) => [p.Name, p.ARN].some((n) => n !== undefined && parameterKey(n) === key));
+    const found = byKey.get(key);
     if (found !== undefined) {
       const value = Buffer.from(found.Value ?? '', 'utf8');
       return { ok: true, fetched: { value, version: found.Version === undefined ? '' : String(found.Version) } };
     }
-    const error = invalid.some((entry) => parameterKey(entry) === key)
+    const error = invalid.has(key)
       ? new AnswerError(INVALID_PARAMETERS, `AWS listed "${selectorOf(ref)}" in InvalidParameters`)
       : new AnswerError(MISSING_FROM_ANSWER, 'the answer held neither the parameter nor an InvalidParameters entry');
     return { ok: false, error, action: 'GetParameters' };
