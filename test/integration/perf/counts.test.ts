@@ -1,11 +1,13 @@
 /**
  * The call counts behind the benchmark's figures (npm run bench, S1, S2 and S4), asserted exactly, so a
  * regression in batching, coalescing or caching fails CI. AWS calls come from the fault proxy's record,
- * Kubernetes calls from the provider's own metric. Speed is the benchmark's business, never asserted here.
+ * Kubernetes calls from the provider's own metric and the apiserver's audit log. Speed is the benchmark's
+ * business, never asserted here.
  */
 import { describe, expect, it } from 'vitest';
 import { countCalls, fetchMetrics, kubernetesCalls } from '../../bench/measure.js';
 import { benchObjects } from '../../bench/spc.js';
+import { auditedGets } from '../../harness/audit.js';
 import { serviceAccountTokens } from '../../harness/kube.js';
 import { createSecret, putParameter } from '../../harness/moto.js';
 import { IRSA_AUDIENCE, useMountEnvironment, type PodIdentityFixture } from '../../harness/mountEnvironment.js';
@@ -67,6 +69,7 @@ describe('S1: one SecretProviderClass of 20 secrets and 20 parameters', () => {
       'sts:AssumeRoleWithWebIdentity': 1,
     });
     expect(first.kube).toEqual({ serviceaccounts: 1, pods: 0, nodes: 0 });
+    expect(await auditedGets('serviceaccounts', env.namespace, 's1-first-sa')).toBe(1);
   });
 
   it('repeat mount of the same pod: the same 3 fetch calls, no STS call, no Kubernetes call', async () => {
@@ -124,5 +127,6 @@ describe('S2: 100 pods of one Deployment mounting at once', () => {
       'sts:AssumeRoleWithWebIdentity': 1,
     });
     expect(storm.kube).toEqual({ serviceaccounts: 1, pods: 0, nodes: 0 });
+    expect(await auditedGets('serviceaccounts', env.namespace, 's2-deployment')).toBe(1);
   });
 });
