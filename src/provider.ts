@@ -9,7 +9,7 @@ import { PodIdentityResolver } from './auth/podIdentity.js';
 import { CachingIdentityResolver } from './auth/resolver.js';
 import { StsClients } from './auth/stsClients.js';
 import type { ProviderFlags } from './config/flags.js';
-import { KubeClusterReader, loadKubeConfig } from './k8s/cluster.js';
+import { KubeClusterReader, loadCoreApi } from './k8s/cluster.js';
 import { TokenBucket } from './k8s/tokenBucket.js';
 import { createMountHandler } from './mount/handler.js';
 import { ObservabilityServer } from './observability/httpServer.js';
@@ -38,7 +38,7 @@ export function createProvider(
   const { name, version } = readProviderVersion();
   const metrics = new ProviderMetrics();
   const kubeLimit = new TokenBucket(flags.qps, flags.burst);
-  const cluster = new KubeClusterReader(loadKubeConfig(flags.kubeconfig), {
+  const cluster = new KubeClusterReader(() => loadCoreApi(flags.kubeconfig), {
     serviceAccountTtlMs: flags.serviceAccountCacheTtlMs,
     maxEntries: flags.serviceAccountCacheSize,
     throttle: (call) => kubeLimit.run(call),
@@ -106,6 +106,10 @@ export function createProvider(
     async start() {
       await server.listen(socketPath);
       const metricsPort = await observability.listen(flags.metricsAddr.host, flags.metricsAddr.port);
+      cluster.warmUp().catch((err: unknown) => {
+        // Not fatal: a Mount whose SecretProviderClass needs no lookup still works, the others say why they fail.
+        logger.error({ error: err instanceof Error ? err.message : String(err) }, 'kubernetes client not ready');
+      });
       return { socketPath, metricsPort };
     },
     async close(graceMs) {

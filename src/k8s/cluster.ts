@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { status } from '@grpc/grpc-js';
 import { ProviderError } from '../errors.js';
-import { KubeApi, KubeApiError, loadKubeConnection, type KubeConnection } from './kubeApi.js';
+import type { CoreV1Api } from '@kubernetes/client-node';
 
 export const ROLE_ARN_ANNOTATION = 'eks.amazonaws.com/role-arn';
 export const REGION_LABEL = 'topology.kubernetes.io/region';
@@ -27,25 +27,31 @@ export interface ClusterReaderOptions {
 
 export type KubeResource = 'serviceaccounts' | 'pods' | 'nodes';
 
-/** The connection of `--kubeconfig`, else $KUBECONFIG, ~/.kube/config or in-cluster (see kubeApi.ts). */
-export function loadKubeConfig(kubeconfigPath?: string): KubeConnection {
-  return loadKubeConnection(kubeconfigPath);
-}
-
-interface ObjectMeta {
-  metadata?: { annotations?: Record<string, string>; labels?: Record<string, string> };
+/**
+ * The CoreV1 client of `--kubeconfig`, else $KUBECONFIG, ~/.kube/config or the in-cluster service account.
+ * @kubernetes/client-node costs about 0.4 s and 80 MB to load (it brings every API group), so it is imported on
+ * first use, after the socket is already serving: start-up is not made to wait for it.
+ */
+export async function loadCoreApi(kubeconfigPath?: string): Promise<CoreV1Api> {
+  const { CoreV1Api, KubeConfig } = await import('@kubernetes/client-node');
+  const config = new KubeConfig();
+  if (kubeconfigPath) config.loadFromFile(kubeconfigPath);
+  else config.loadFromDefault();
+  return config.makeApiClient(CoreV1Api);
 }
 
 export class KubeClusterReader implements ClusterReader {
-  private readonly api: KubeApi;
+  private api: Promise<CoreV1Api> | undefined;
   private readonly roles: LRUCache<string, { roleArn: string | undefined }>;
   // A node's region never changes while it exists, so it is kept for as long as it stays in the LRU.
   private readonly nodeRegions: LRUCache<string, { region: string | undefined }>;
   private readonly throttle: <T>(call: () => Promise<T>) => Promise<T>;
   private readonly options: ClusterReaderOptions;
 
-  constructor(config: KubeConnection, options: ClusterReaderOptions) {
-    this.api = new KubeApi(config);
+  constructor(
+    private readonly loadApi: () => Promise<CoreV1Api>,
+    options: ClusterReaderOptions,
+  ) {
     this.throttle = options.throttle ?? ((call) => call());
     this.options = options;
     // fetch() coalesces concurrent lookups of one key: a mount storm of a Deployment costs one GET.
@@ -55,9 +61,7 @@ export class KubeClusterReader implements ClusterReader {
       fetchMethod: async (key) => {
         const [namespace, name] = splitKey(key);
         const account = await this.call('serviceaccounts', `get serviceaccount ${namespace}/${name}`, () =>
-          this.api.get<ObjectMeta>(
-            `/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts/${encodeURIComponent(name)}`,
-          ),
+          this.coreApi().then((api) => api.readNamespacedServiceAccount({ namespace, name })),
         );
         return { roleArn: account.metadata?.annotations?.[ROLE_ARN_ANNOTATION] };
       },
@@ -66,7 +70,7 @@ export class KubeClusterReader implements ClusterReader {
       max: options.maxEntries,
       fetchMethod: async (nodeName) => {
         const node = await this.call('nodes', `get node ${nodeName}`, () =>
-          this.api.get<ObjectMeta>(`/api/v1/nodes/${encodeURIComponent(nodeName)}`),
+          this.coreApi().then((api) => api.readNode({ name: nodeName })),
         );
         return { region: node.metadata?.labels?.[REGION_LABEL] };
       },
@@ -82,9 +86,7 @@ export class KubeClusterReader implements ClusterReader {
 
   async podNodeRegion(namespace: string, pod: string): Promise<string | undefined> {
     const found = await this.call('pods', `get pod ${namespace}/${pod}`, () =>
-      this.api.get<{ spec?: { nodeName?: string } }>(
-        `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}`,
-      ),
+      this.coreApi().then((api) => api.readNamespacedPod({ namespace, name: pod })),
     );
     const nodeName = found.spec?.nodeName;
     if (!nodeName) return undefined;
@@ -92,6 +94,19 @@ export class KubeClusterReader implements ClusterReader {
     const entry = await this.nodeRegions.fetch(nodeName, { status });
     this.options.onCacheLookup?.('node', status.fetch === 'hit' ? 'hit' : 'miss');
     return entry?.region;
+  }
+
+  /** Starts loading the client now, so the first Mount does not pay for it; a broken kubeconfig shows at once. */
+  warmUp(): Promise<void> {
+    return this.coreApi().then(() => undefined);
+  }
+
+  private coreApi(): Promise<CoreV1Api> {
+    this.api ??= this.loadApi().catch((err: unknown) => {
+      this.api = undefined;
+      throw err;
+    });
+    return this.api;
   }
 
   private async call<T>(resource: KubeResource, what: string, request: () => Promise<T>): Promise<T> {
@@ -115,9 +130,15 @@ function splitKey(key: string): [string, string] {
   return [key.slice(0, slash), key.slice(slash + 1)];
 }
 
+/** client-node's ApiException carries the HTTP status as a numeric `code`; network errors carry string codes. */
+function httpStatusOf(err: unknown): number | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
 function kubeError(what: string, err: unknown): ProviderError {
-  if (err instanceof KubeApiError) {
-    const code = err.code;
+  const code = httpStatusOf(err);
+  if (code !== undefined) {
     if (code === 404) {
       return new ProviderError(status.NOT_FOUND, 'KubernetesUnavailable', `Kubernetes API: ${what}: not found`, {
         cause: err,
