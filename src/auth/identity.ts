@@ -1,4 +1,5 @@
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
+import type { AwsIdentity as SigningIdentity } from '../aws/types.js';
 import type { MountConfig } from '../config/types.js';
 
 /**
@@ -6,8 +7,8 @@ import type { MountConfig } from '../config/types.js';
  * (see identityKey); every cache of credentials, clients or values is keyed by it, so one pod is never served
  * what was obtained for another identity.
  */
-export interface AwsIdentity {
-  key: string;
+export interface AwsIdentity extends SigningIdentity {
+  /** Resolved credentials, never a provider: the cache decides when they are obtained again. */
   credentials: AwsCredentialIdentity;
   /** For messages: "IRSA role arn:… (service account ns/sa)". */
   description: string;
