@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the test peers (moto, etcd, kube-apiserver, the Secrets Store CSI driver, helm) into one cache
-# directory outside the repo, each keyed by its pinned version, and reuses what is already there.
+# Installs the test peers (moto, etcd, kube-apiserver, kube-controller-manager, the Secrets Store CSI driver,
+# helm) into one cache directory outside the repo, each keyed by its pinned version, and reuses what is already
+# there.
 # Prints the environment a test run needs (KEY=VALUE lines) on its last lines when called with --print-env.
 set -euo pipefail
 
@@ -68,14 +69,14 @@ GO
   "$1/bin/etcd" --version
 }
 
-install_kube_apiserver() {
-  local src="$1/src"
+# kube_wrapper_module SRC NAME: a wrapper go.mod for building k8s.io/kubernetes commands. k8s.io/kubernetes
+# lists its staging modules as v0.0.0; point each at the published release.
+kube_wrapper_module() {
+  local src=$1 name=$2 gomod
   mkdir -p "$src"
-  # k8s.io/kubernetes lists its staging modules as v0.0.0; point each at the published release.
-  local gomod
   gomod=$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
   {
-    echo "module kube-apiserver-peer"
+    echo "module $name"
     echo
     echo "go 1.25"
     echo
@@ -84,11 +85,23 @@ install_kube_apiserver() {
     grep -Eo '^\s*k8s\.io/[A-Za-z0-9._/-]+ => \./staging/' "$gomod" | awk '{print $1}' | sort -u |
       while read -r m; do echo "replace $m => $m $KUBERNETES_STAGING_VERSION"; done
   } >"$src/go.mod"
-  (cd "$src" && go get "k8s.io/kubernetes/cmd/kube-apiserver@$KUBERNETES_VERSION" &&
-    go build -trimpath -ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION" \
-      -o "$1/bin/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver)
-  "$1/bin/kube-apiserver" --version
 }
+
+# build_kube_command DIR COMMAND: go build k8s.io/kubernetes/cmd/COMMAND into DIR/bin, from a wrapper module of
+# its own in DIR/src. Same flags for every command, so the second one reuses nearly every package in GOCACHE.
+build_kube_command() {
+  local dir=$1 cmd=$2
+  kube_wrapper_module "$dir/src" "$cmd-peer"
+  (cd "$dir/src" && go get "k8s.io/kubernetes/cmd/$cmd@$KUBERNETES_VERSION" &&
+    go build -trimpath -ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION" \
+      -o "$dir/bin/$cmd" "k8s.io/kubernetes/cmd/$cmd")
+  "$dir/bin/$cmd" --version
+}
+
+install_kube_apiserver() { build_kube_command "$1" kube-apiserver; }
+
+# Only for its garbage collector: the test cluster's owner references are honoured, as in a real cluster.
+install_kube_controller_manager() { build_kube_command "$1" kube-controller-manager; }
 
 # The driver imports monis.app/mlog, which the Go module proxy does not serve (403), so `go install` cannot
 # build it; a wrapper module replaces it with a stand-in of ours for the five names the driver calls.
@@ -147,12 +160,15 @@ install_helm() {
 moto_dir="$cache/moto-$MOTO_VERSION"
 etcd_dir="$cache/etcd-$ETCD_VERSION"
 kube_dir="$cache/kube-apiserver-$KUBERNETES_VERSION"
+kcm_dir="$cache/kube-controller-manager-$KUBERNETES_VERSION"
 csi_dir="$cache/secrets-store-csi-driver-$CSI_DRIVER_VERSION"
 helm_dir="$cache/helm-$HELM_VERSION"
 
 build moto "$moto_dir" install_moto
 build etcd "$etcd_dir" install_etcd
 build kube-apiserver "$kube_dir" install_kube_apiserver
+# After kube-apiserver: it shares nearly all of its packages, already compiled in GOCACHE.
+build kube-controller-manager "$kcm_dir" install_kube_controller_manager
 build secrets-store-csi-driver "$csi_dir" install_csi_driver
 build helm "$helm_dir" install_helm
 
@@ -160,6 +176,7 @@ if [[ "${1:-}" == "--print-env" ]]; then
   echo "PEER_MOTO_SERVER=$moto_dir/venv/bin/moto_server"
   echo "PEER_ETCD=$etcd_dir/bin/etcd"
   echo "PEER_KUBE_APISERVER=$kube_dir/bin/kube-apiserver"
+  echo "PEER_KUBE_CONTROLLER_MANAGER=$kcm_dir/bin/kube-controller-manager"
   echo "PEER_CSI_DRIVER=$csi_dir/bin/secrets-store-csi-driver"
   echo "PEER_HELM=$helm_dir/bin/helm"
   echo "PEER_GOMODCACHE=$GOMODCACHE"

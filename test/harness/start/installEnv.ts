@@ -6,6 +6,7 @@ export interface PeerBinaries {
   motoServer: string;
   etcd: string;
   kubeApiserver: string;
+  kubeControllerManager: string;
   csiDriver: string;
   helm: string;
   gomodcache: string;
@@ -17,6 +18,7 @@ const keys = {
   PEER_MOTO_SERVER: 'motoServer',
   PEER_ETCD: 'etcd',
   PEER_KUBE_APISERVER: 'kubeApiserver',
+  PEER_KUBE_CONTROLLER_MANAGER: 'kubeControllerManager',
   PEER_CSI_DRIVER: 'csiDriver',
   PEER_HELM: 'helm',
   PEER_GOMODCACHE: 'gomodcache',
