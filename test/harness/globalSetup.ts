@@ -1,15 +1,22 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
 import type { TestProject } from 'vitest/node';
+import { installDriverCrds } from './csi/crds.js';
+import { locateDriverModuleFiles } from './csi/moduleCache.js';
 import type { PeersInfo } from './peers.js';
 import { startEtcd } from './start/etcd.js';
 import { locatePeers } from './start/installEnv.js';
 import { startKubeApiserver } from './start/kubeApiserver.js';
+import { startKubeControllerManager } from './start/kubeControllerManager.js';
 import { startMoto } from './start/moto.js';
 import { stopAllPeers } from './start/process.js';
 
-/** Starts moto, etcd and kube-apiserver on loopback for the integration project, and stops them afterwards. */
+/**
+ * Starts moto, etcd, kube-apiserver (with the CSI driver's CRDs) and kube-controller-manager (its garbage collector
+ * only) on loopback for the integration and e2e projects, and stops them afterwards.
+ */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const started = Date.now();
   const binaries = await locatePeers();
@@ -23,17 +30,24 @@ export default async function setup(project: TestProject): Promise<() => Promise
   try {
     const [moto, etcd] = await settleAll([startMoto(binaries.motoServer, logDir), startEtcd(binaries.etcd, runDir, logDir)]);
     const kube = await startKubeApiserver(binaries.kubeApiserver, etcd.url, runDir, logDir);
+    // The driver's CRDs go in before the controller-manager starts: its garbage collector watches the resources
+    // it found at start and rediscovers them only every 30 s, so pod statuses are collected from the first test on.
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromFile(kube.kubeconfigPath);
+    await installDriverCrds(kubeConfig, locateDriverModuleFiles(binaries.gomodcache, binaries.csiDriver).crdFiles);
+    const controllerManager = await startKubeControllerManager(binaries.kubeControllerManager, kube, runDir, logDir);
     const info: PeersInfo = {
       motoUrl: moto.url,
       etcdUrl: etcd.url,
       kube: { server: kube.server, token: kube.token, caFile: kube.caFile, kubeconfigPath: kube.kubeconfigPath },
       runDir,
       logDir,
-      logs: Object.fromEntries([moto, etcd, kube].map(({ process }) => [process.name, process.logFile])),
+      logs: Object.fromEntries([moto, etcd, kube, controllerManager].map(({ process }) => [process.name, process.logFile])),
       binaries: {
         motoServer: binaries.motoServer,
         etcd: binaries.etcd,
         kubeApiserver: binaries.kubeApiserver,
+        kubeControllerManager: binaries.kubeControllerManager,
         csiDriver: binaries.csiDriver,
         helm: binaries.helm,
       },
@@ -41,7 +55,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     };
     project.provide('peers', info);
     console.log(
-      `[peers] moto ${moto.url}, etcd ${etcd.url}, kube-apiserver ${kube.server}: ready in ${Date.now() - started} ms`,
+      `[peers] moto ${moto.url}, etcd ${etcd.url}, kube-apiserver ${kube.server}, ` +
+        `kube-controller-manager ${controllerManager.server}: ready in ${Date.now() - started} ms`,
     );
     return teardown;
   } catch (err) {

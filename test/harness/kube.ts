@@ -35,8 +35,9 @@ async function createOrKeep(create: () => Promise<unknown>): Promise<void> {
 }
 
 /**
- * Creates the namespace and its `default` ServiceAccount if missing. No controller-manager runs, and the
- * ServiceAccount admission plugin refuses pods whose service account does not exist.
+ * Creates the namespace and its `default` ServiceAccount if missing. The controller-manager runs only its garbage
+ * collector (not the serviceaccount controller), and the ServiceAccount admission plugin refuses pods whose service
+ * account does not exist.
  */
 export async function ensureNamespace(name: string): Promise<void> {
   await createOrKeep(() => coreV1().createNamespace({ body: { metadata: { name } } }));

@@ -23,6 +23,7 @@ export interface PeersInfo {
     motoServer: string;
     etcd: string;
     kubeApiserver: string;
+    kubeControllerManager: string;
     csiDriver: string;
     helm: string;
   };

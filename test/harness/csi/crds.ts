@@ -3,17 +3,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ApiException,
   ApiextensionsV1Api,
+  type KubeConfig,
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { kubeConfig } from '../kube.js';
 
 /**
  * Installs the driver's CRDs (read from its module in the Go module cache) and waits until the apiserver
- * serves them. Installing twice is fine: an existing CRD is kept.
+ * serves them. Installing twice is fine: an existing CRD is kept. The globalSetup calls it (so no import of
+ * vitest here, nor of ../kube.js).
  */
-export async function installDriverCrds(crdFiles: string[], timeoutMs = 30_000): Promise<string[]> {
-  const api = kubeConfig().makeApiClient(ApiextensionsV1Api);
+export async function installDriverCrds(config: KubeConfig, crdFiles: string[], timeoutMs = 30_000): Promise<string[]> {
+  const api = config.makeApiClient(ApiextensionsV1Api);
   const crds = crdFiles.flatMap((file) =>
     parseAllDocuments(readFileSync(file, 'utf8'))
       .map((doc) => doc.toJS() as V1CustomResourceDefinition | null)

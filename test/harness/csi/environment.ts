@@ -8,7 +8,6 @@ import { IRSA_AUDIENCE, POD_IDENTITY_AUDIENCE, ROLE_ANNOTATION } from '../mountE
 import { usePeers } from '../peers.js';
 import { startProvider, type RunningProvider } from '../provider.js';
 import { createSecretProviderClass, type SecretProviderClassSpec } from './cluster.js';
-import { installDriverCrds } from './crds.js';
 import { driverLogTail, startCsiDriver, type RunningCsiDriver } from './driver.js';
 import { KubeletPod } from './kubelet.js';
 import { locateDriverModuleFiles } from './moduleCache.js';
@@ -47,8 +46,8 @@ export function useCsiEnvironment(options: CsiEnvironmentOptions = {}): CsiEnvir
   let dir: string | undefined;
 
   beforeAll(async () => {
+    // The globalSetup installed the driver's CRDs.
     const files = locateDriverModuleFiles(peers.gomodcache, peers.binaries.csiDriver);
-    await installDriverCrds(files.crdFiles);
     await ensureNamespace(namespace);
     await createNode(nodeId);
     dir = mkdtempSync(join(peers.runDir, 'e2e-'));

@@ -10,11 +10,22 @@ import { peerError, startPeer, waitReady, type PeerProcess } from './process.js'
 
 export interface RunningKubeApiserver {
   server: string;
+  /** Bearer token of the admin, a system:masters user. */
   token: string;
+  /** Bearer token of CONTROLLER_MANAGER_USER, in no group: it may do what RBAC binds to that user. */
+  controllerManagerToken: string;
   caFile: string;
   kubeconfigPath: string;
+  /** A request of the admin, JSON in and out. */
+  call: Call;
   process: PeerProcess;
 }
+
+/**
+ * The user kube-controller-manager authenticates as: the name the apiserver's bootstrap RBAC binds to the
+ * system:kube-controller-manager role, and the name the audit log shows for its requests.
+ */
+export const CONTROLLER_MANAGER_USER = 'system:kube-controller-manager';
 
 export async function startKubeApiserver(
   binary: string,
@@ -24,8 +35,13 @@ export async function startKubeApiserver(
 ): Promise<RunningKubeApiserver> {
   const pki = await makeApiserverPki(join(runDir, 'pki'));
   const token = randomBytes(24).toString('hex');
+  const controllerManagerToken = randomBytes(24).toString('hex');
   const tokenFile = join(runDir, 'tokens.csv');
-  await writeFile(tokenFile, `${token},admin,admin-uid,"system:masters"\n`, { mode: 0o600 });
+  await writeFile(
+    tokenFile,
+    `${token},admin,admin-uid,"system:masters"\n${controllerManagerToken},${CONTROLLER_MANAGER_USER},kcm-uid\n`,
+    { mode: 0o600 },
+  );
   const auditPolicyFile = join(runDir, 'audit-policy.yaml');
   await writeFile(auditPolicyFile, stringify(AUDIT_POLICY));
   const port = await freePort();
@@ -48,7 +64,7 @@ export async function startKubeApiserver(
       '--service-account-issuer=https://kubernetes.default.svc',
       `--service-account-key-file=${pki.serviceAccountPublicKeyFile}`,
       `--service-account-signing-key-file=${pki.serviceAccountKeyFile}`,
-      // No controllers run: the Endpoints of the kubernetes Service would point at loopback, which is invalid.
+      // The Endpoints of the kubernetes Service would point at loopback, which is invalid.
       '--endpoint-reconciler-type=none',
       // What the provider reads, as the apiserver saw it: tests count ServiceAccount GETs here.
       `--audit-policy-file=${auditPolicyFile}`,
@@ -58,12 +74,12 @@ export async function startKubeApiserver(
     join(logDir, 'kube-apiserver.log'),
   );
   const ca = readFileSync(pki.caFile);
-  const call = (method: string, path: string, body?: unknown) => httpsJson(server, ca, token, method, path, body);
+  const call: Call = (method, path, body) => httpsJson(server, ca, token, method, path, body);
   await waitReady(peer, async () => (await call('GET', '/readyz')).status === 200, 120_000);
   await createDefaultServiceAccount(peer, call);
   const kubeconfigPath = join(runDir, 'kubeconfig');
-  await writeFile(kubeconfigPath, kubeconfig(server, pki.caFile, token), { mode: 0o600 });
-  return { server, token, caFile: pki.caFile, kubeconfigPath, process: peer };
+  await writeFile(kubeconfigPath, kubeconfig(server, pki.caFile, 'admin', token), { mode: 0o600 });
+  return { server, token, controllerManagerToken, caFile: pki.caFile, kubeconfigPath, call, process: peer };
 }
 
 /** The audit log's file name in the log dir: one JSON event per line (see test/harness/audit.ts). */
@@ -80,11 +96,12 @@ const AUDIT_POLICY = {
   ],
 };
 
-type Call = (method: string, path: string, body?: unknown) => Promise<{ status: number; text: string }>;
+export type Call = (method: string, path: string, body?: unknown) => Promise<{ status: number; text: string }>;
 
 /**
- * The ServiceAccount admission plugin rejects pods whose service account is missing, and no controller-manager
- * runs to create `default`: do its job for the default namespace (which the apiserver creates shortly after start).
+ * The ServiceAccount admission plugin rejects pods whose service account is missing, and no serviceaccount
+ * controller runs to create `default` (the tests' kube-controller-manager runs only its garbage collector): do its
+ * job for the default namespace (which the apiserver creates shortly after start).
  */
 async function createDefaultServiceAccount(peer: PeerProcess, call: Call): Promise<void> {
   const deadline = Date.now() + 30_000;
@@ -100,13 +117,14 @@ async function createDefaultServiceAccount(peer: PeerProcess, call: Call): Promi
   }
 }
 
-function kubeconfig(server: string, caFile: string, token: string): string {
+/** A kubeconfig of one user (by bearer token) of the test apiserver. */
+export function kubeconfig(server: string, caFile: string, user: string, token: string): string {
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [{ name: 'peers', cluster: { server, 'certificate-authority': caFile } }],
-    users: [{ name: 'admin', user: { token } }],
-    contexts: [{ name: 'peers', context: { cluster: 'peers', user: 'admin', namespace: 'default' } }],
+    users: [{ name: user, user: { token } }],
+    contexts: [{ name: 'peers', context: { cluster: 'peers', user, namespace: 'default' } }],
     'current-context': 'peers',
   });
 }
