@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiException, type V1Secret } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { deletePodStatus } from '../harness/csi/cluster.js';
 import { useCsiEnvironment } from '../harness/csi/environment.js';
 import { coreV1 } from '../harness/kube.js';
 import { createSecret, putParameter, putSecretValue } from '../harness/moto.js';
@@ -34,7 +33,7 @@ function decoded(secret: V1Secret | undefined): Record<string, string> {
 }
 
 describe('secretObjects: the driver syncs mounted files into a Kubernetes Secret', () => {
-  it('creates the Secret, updates it on rotation, and hands its removal to the garbage collector', async () => {
+  it('creates the Secret, updates it on rotation, and the garbage collector removes it with the pod status once the Pod is deleted', async () => {
     const db = (password: string) => JSON.stringify({ username: 'app', password });
     await createSecret(region, 'sync/db', db('first'));
     await putParameter(region, '/sync/api-key', 'api-key-1', 'SecureString');
@@ -98,27 +97,40 @@ describe('secretObjects: the driver syncs mounted files into a Kubernetes Secret
     expect(pod.contents()).toMatchObject({ 'db-password': 'second' });
     const rotated = await eventually('app-credentials', (s) => decoded(s).password === 'second');
     expect(decoded(rotated)).toEqual({ username: 'app', password: 'second', 'api-key': 'api-key-1' });
-    // The driver rewrites the Secret with a plain Update of a fresh object, which drops its owner references;
-    // its patcher puts them back on its next tick (≤ 5 s). Wait for that before the pod goes away.
+    // A race in the driver: on rotation it rewrites the Secret with a plain Update of a fresh object, which drops
+    // its owner references, and only its patcher (every 5 s) puts them back. Were the Pod deleted inside that
+    // window, the garbage collector could remove the pod status before the patcher's next tick, and then nothing
+    // restores the reference: the Secret, owned by nothing, would stay for good. Wait for the reference first.
     await eventually('app-credentials', (s) => s?.metadata?.ownerReferences?.[0]?.uid === status?.metadata.uid);
 
     // The pod goes away: kubelet unpublishes, then the Pod object is deleted.
     await pod.unpublish();
-    await pod.delete();
     expect(pod.mountOfTarget()).toBeUndefined();
-    // The driver deletes neither the pod status nor the Secret: both are left to Kubernetes' garbage collector
-    // (kube-controller-manager, which this test cluster does not run), through the owner references:
-    // Secret → SecretProviderClassPodStatus → Pod.
-    const orphanStatus = await pod.podStatus();
-    expect(orphanStatus?.metadata.ownerReferences).toEqual([
+    // The driver deletes neither the pod status nor the Secret: both are left to Kubernetes' garbage collector,
+    // through the owner references Secret → SecretProviderClassPodStatus → Pod.
+    const lastStatus = await pod.podStatus();
+    expect(lastStatus?.metadata.ownerReferences).toEqual([
       expect.objectContaining({ apiVersion: 'v1', kind: 'Pod', name: 'sync', uid: pod.uid }),
     ]);
-    expect(orphanStatus?.status.mounted).toBe(true);
+    expect(lastStatus?.status.mounted).toBe(true);
     const left = await readSecret('app-credentials');
-    expect(left?.metadata?.ownerReferences?.map((o) => o.uid)).toEqual([orphanStatus?.metadata.uid]);
+    expect(left?.metadata?.ownerReferences?.map((o) => o.uid)).toEqual([lastStatus?.metadata.uid]);
+    await pod.delete();
 
-    // Play the garbage collector for the pod status, so the driver's patcher (which stops at the first pod
-    // status whose pod is gone) is not left failing on this node.
-    await deletePodStatus(env.namespace, pod.podStatusName);
+    // The real garbage collector (kube-controller-manager) removes the pod status once its Pod is gone, then the
+    // Secret once its pod status is gone: two rounds of it, well under a second here.
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const [podStatus, secret] = await Promise.all([pod.podStatus(), readSecret('app-credentials')]);
+      if (podStatus === undefined && secret === undefined) break;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `the garbage collector left ${[podStatus && `pod status ${pod.podStatusName}`, secret && 'Secret app-credentials']
+            .filter(Boolean)
+            .join(' and ')} 20 s after the Pod was deleted`,
+        );
+      }
+      await sleep(250);
+    }
   });
 });

@@ -79,17 +79,3 @@ export async function readPodStatus(namespace: string, name: string): Promise<Se
     throw err;
   }
 }
-
-export async function deletePodStatus(namespace: string, name: string): Promise<void> {
-  try {
-    await customObjects().deleteNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace,
-      plural: 'secretproviderclasspodstatuses',
-      name,
-    });
-  } catch (err) {
-    if (!(err instanceof ApiException && err.code === 404)) throw err;
-  }
-}
