@@ -17,8 +17,17 @@ export interface MountHandlerOptions {
 export function createMountHandler(deps: MountDependencies, options: MountHandlerOptions): MountHandler {
   return async (request, callSignal) => {
     const started = performance.now();
-    const deadline = AbortSignal.timeout(options.timeoutMs);
-    const signal = AbortSignal.any([callSignal, deadline]);
+    // One controller and a timer cleared when the Mount ends: AbortSignal.timeout() + AbortSignal.any() keep every
+    // Mount's signal (and what listens to it) alive until the timeout fires, which under load is tens of thousands.
+    const controller = new AbortController();
+    let deadlinePassed = false;
+    const timer = setTimeout(() => {
+      deadlinePassed = true;
+      controller.abort(new Error(`the Mount deadline of ${options.timeoutMs} ms passed`));
+    }, options.timeoutMs);
+    const onCancel = () => controller.abort(callSignal.reason);
+    callSignal.addEventListener('abort', onCancel, { once: true });
+    const signal = controller.signal;
     const pod = podOf(request);
     const { metrics } = options;
     metrics.mountsInFlight.inc();
@@ -46,7 +55,7 @@ export function createMountHandler(deps: MountDependencies, options: MountHandle
       );
       return outcome.response;
     } catch (err) {
-      const error = deadline.aborted ? deadlineExceeded(options.timeoutMs, err) : asProviderError(err);
+      const error = deadlinePassed ? deadlineExceeded(options.timeoutMs, err) : asProviderError(err);
       metrics.mounts.inc({ result: 'error', code: error.code });
       metrics.mountDuration.observe({ result: 'error' }, (performance.now() - started) / 1000);
       options.logger.warn(
@@ -62,6 +71,8 @@ export function createMountHandler(deps: MountDependencies, options: MountHandle
       );
       throw error;
     } finally {
+      clearTimeout(timer);
+      callSignal.removeEventListener('abort', onCancel);
       metrics.mountsInFlight.dec();
     }
   };

@@ -9,9 +9,9 @@
  *   npm run soak                 10,000 Mounts, 50 at a time
  *   npm run soak -- 2000 20      fewer, for a quick look
  */
-import { readFileSync } from 'node:fs';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -191,6 +191,17 @@ async function identities(kubeconfigPath: string) {
   return pods;
 }
 
+/**
+ * RSS sampled in the middle of a storm says more about where V8's young generation stood than about what the
+ * provider holds: runs of the same code read anywhere from -1 % to +50 %. So each sample is taken at rest, after
+ * the in-flight Mounts finished and a full collection (test/soak/gcOnSignal.mjs) ran.
+ */
+async function rssAtRest(provider: RunningProvider): Promise<number> {
+  provider.process.kill('SIGUSR2');
+  await sleep(1000);
+  return rssMiB(provider.process.pid!);
+}
+
 function rssMiB(pid: number): number {
   const kib = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
   return Number(kib) / 1024;
@@ -233,31 +244,38 @@ async function drive(provider: RunningProvider, scenarios: Scenario[], pods: Awa
   const byScenario = new Map<string, number>();
   let next = 0;
   let rssAtWarmup = 0;
-  let warmupDone: () => void = () => undefined;
-  const warmupReached = new Promise<void>((resolve) => (warmupDone = resolve));
   let completed = 0;
+  let inFlight = 0;
+  // At the warm-up mark the workers stop taking new Mounts until memory has been measured at rest.
+  let pause: Promise<void> | undefined;
 
   const worker = async () => {
     for (;;) {
+      if (pause) await pause;
       const i = next++;
       if (i >= MOUNTS) return;
       const scenario = scenarioOf(i);
       const who = pods[i % pods.length]!;
       const started = performance.now();
+      inFlight++;
       const outcome = await provider.client.mount(mountRequest({ ...scenario.request, ...who }), 60_000).then(
         (response) => ({
           files: Object.fromEntries(response.files.map((f) => [f.path, f.contents.toString()])) as Record<string, string>,
         }),
         (error: grpc.ServiceError) => ({ error }),
       );
+      inFlight--;
       latencies.push(performance.now() - started);
       byScenario.set(scenario.name, (byScenario.get(scenario.name) ?? 0) + 1);
       const wrong = mismatch(scenario, outcome);
       if (wrong) unexpected.push(`#${i} ${scenario.name}: ${wrong}`);
       completed++;
       if (completed === WARMUP) {
-        rssAtWarmup = rssMiB(provider.process.pid!);
-        warmupDone();
+        pause = (async () => {
+          while (inFlight > 0) await sleep(10);
+          rssAtWarmup = await rssAtRest(provider);
+          pause = undefined;
+        })();
       }
       if (completed % 1000 === 0) console.log(`  … ${completed} Mounts, ${unexpected.length} unexpected`);
     }
@@ -266,8 +284,7 @@ async function drive(provider: RunningProvider, scenarios: Scenario[], pods: Awa
   const started = performance.now();
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const seconds = (performance.now() - started) / 1000;
-  await warmupReached;
-  return { latencies, unexpected, byScenario, seconds, rssAtWarmup, rssAtEnd: rssMiB(provider.process.pid!) };
+  return { latencies, unexpected, byScenario, seconds, rssAtWarmup, rssAtEnd: await rssAtRest(provider) };
 }
 
 async function main(): Promise<number> {
@@ -294,7 +311,10 @@ async function main(): Promise<number> {
     provider = await startProvider({
       kubeconfigPath: kube.kubeconfigPath,
       // The default log level: one line per Mount, as in production.
-      env: { AWS_ENDPOINT_URL: proxy.url },
+      env: {
+        AWS_ENDPOINT_URL: proxy.url,
+        NODE_OPTIONS: `--expose-gc --import=${new URL('./gcOnSignal.mjs', import.meta.url).pathname}`,
+      },
     });
     console.log(
       `soak: ${MOUNTS} Mounts, ${CONCURRENCY} at a time, ${pods.length} pods of ${SERVICE_ACCOUNTS.length} service ` +
