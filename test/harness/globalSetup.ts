@@ -43,14 +43,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       runDir,
       logDir,
       logs: Object.fromEntries([moto, etcd, kube, controllerManager].map(({ process }) => [process.name, process.logFile])),
-      binaries: {
-        motoServer: binaries.motoServer,
-        etcd: binaries.etcd,
-        kubeApiserver: binaries.kubeApiserver,
-        kubeControllerManager: binaries.kubeControllerManager,
-        csiDriver: binaries.csiDriver,
-        helm: binaries.helm,
-      },
+      binaries: (({ gomodcache: _, ...programs }) => programs)(binaries),
       gomodcache: binaries.gomodcache,
     };
     project.provide('peers', info);

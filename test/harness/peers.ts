@@ -1,4 +1,5 @@
 import { inject } from 'vitest';
+import type { PeerBinaries } from './start/installEnv.js';
 
 /** What the integration project's globalSetup started, as every test file sees it. */
 export interface PeersInfo {
@@ -19,14 +20,7 @@ export interface PeersInfo {
   logDir: string;
   /** Peer name → its log file (stdout and stderr). */
   logs: Record<string, string>;
-  binaries: {
-    motoServer: string;
-    etcd: string;
-    kubeApiserver: string;
-    kubeControllerManager: string;
-    csiDriver: string;
-    helm: string;
-  };
+  binaries: Omit<PeerBinaries, 'gomodcache'>;
   /** Go module cache of the installer: holds the CSI driver's CRDs and the CSI spec proto. */
   gomodcache: string;
 }
