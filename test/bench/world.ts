@@ -18,11 +18,11 @@ import { startMoto } from '../harness/start/moto.js';
 import { stopAllPeers } from '../harness/start/process.js';
 import { auditedReads, readAuditLog } from './measure.js';
 import { benchObjects } from './spc.js';
+import { IRSA_AUDIENCE, ROLE_ANNOTATION } from '../fixtures/identity.js';
 
 export const REGION = 'us-east-1';
 export const FAILOVER_REGION = 'us-west-2';
-export const IRSA_AUDIENCE = 'sts.amazonaws.com';
-export const ROLE_ANNOTATION = 'eks.amazonaws.com/role-arn';
+export { IRSA_AUDIENCE, ROLE_ANNOTATION };
 
 export interface World {
   proxy: FaultProxy;

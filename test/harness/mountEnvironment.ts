@@ -7,10 +7,9 @@ import { createServiceAccount, ensureNamespace, serviceAccountTokens } from './k
 import { usePeers } from './peers.js';
 import { startProvider, type RunningProvider } from './provider.js';
 import { started as startedPeer } from './started.js';
+import { IRSA_AUDIENCE, POD_IDENTITY_AUDIENCE, ROLE_ANNOTATION } from '../fixtures/identity.js';
 
-export const ROLE_ANNOTATION = 'eks.amazonaws.com/role-arn';
-export const IRSA_AUDIENCE = 'sts.amazonaws.com';
-export const POD_IDENTITY_AUDIENCE = 'pods.eks.amazonaws.com';
+export { IRSA_AUDIENCE, POD_IDENTITY_AUDIENCE, ROLE_ANNOTATION };
 
 export interface PodIdentityFixture {
   pod: PodFixture;
