@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { AwsClientPool } from './aws/clients.js';
 import { BatchSupportStore } from './aws/secretsManager.js';
+import { SharedCalls } from './aws/sharedCalls.js';
 import { RoleChainer } from './auth/assumeRole.js';
 import { CredentialCache } from './auth/credentialCache.js';
 import type { IdentitySource } from './auth/identity.js';
@@ -88,6 +89,7 @@ export function createProvider(
       batchSupport: new BatchSupportStore(),
       providerRegion: env.AWS_REGION || undefined,
       fetchConcurrency: flags.fetchConcurrency,
+      sharedFetches: new SharedCalls(),
     },
     { timeoutMs: flags.mountTimeoutMs, logger, metrics },
   );

@@ -28,7 +28,6 @@ export function createMountHandler(deps: MountDependencies, options: MountHandle
     const onCancel = () => controller.abort(callSignal.reason);
     callSignal.addEventListener('abort', onCancel, { once: true });
     const signal = controller.signal;
-    const pod = podOf(request);
     const { metrics } = options;
     metrics.mountsInFlight.inc();
     try {
@@ -40,6 +39,7 @@ export function createMountHandler(deps: MountDependencies, options: MountHandle
         const regions = { region: outcome.region, failover_region: outcome.config.failoverRegion ?? '' };
         metrics.failovers.inc(regions, outcome.failedOver);
       }
+      const pod = { namespace: outcome.config.pod.namespace, pod: outcome.config.pod.name };
       for (const warning of outcome.config.warnings) options.logger.warn({ ...pod, warning }, 'secretproviderclass');
       options.logger.info(
         {
@@ -60,7 +60,7 @@ export function createMountHandler(deps: MountDependencies, options: MountHandle
       metrics.mountDuration.observe({ result: 'error' }, (performance.now() - started) / 1000);
       options.logger.warn(
         {
-          ...pod,
+          ...podOf(request),
           durationMs: Math.round(performance.now() - started),
           result: 'error',
           code: error.code,
@@ -89,7 +89,7 @@ function deadlineExceeded(timeoutMs: number, cause: unknown): ProviderError {
   );
 }
 
-/** Best effort, for the log line only: the attributes may be the malformed part of the request. */
+/** Best effort, for a failed Mount's log line: the attributes may be the malformed part of the request. */
 function podOf(request: MountRequestMessage): { namespace?: string; pod?: string } {
   try {
     const attributes = JSON.parse(request.attributes) as Record<string, unknown>;

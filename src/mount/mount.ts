@@ -1,10 +1,11 @@
 import type { AwsClientPool } from '../aws/clients.js';
 import type { BatchSupport } from '../aws/secretsManager.js';
 import { fetchObjects } from '../aws/fetchObjects.js';
-import type { IdentityResolver } from '../auth/identity.js';
+import type { SharedCalls } from '../aws/sharedCalls.js';
+import type { AwsIdentity, IdentityResolver } from '../auth/identity.js';
 import { parseMountRequest } from '../config/mountRequest.js';
 import { checkArnRegions } from '../config/objects.js';
-import type { MountConfig } from '../config/types.js';
+import type { MountConfig, ObjectSpec } from '../config/types.js';
 import { renderFiles } from '../files/render.js';
 import type { ClusterReader } from '../k8s/cluster.js';
 import type { MountRequestMessage, MountResponseMessage } from '../server/proto.js';
@@ -20,12 +21,19 @@ export interface MountDependencies {
   providerRegion: string | undefined;
   /** How many AWS calls one Mount may have in flight. */
   fetchConcurrency: number;
+  /** Where concurrent Mounts with the same objects, identity and regions share one fetch and its answer. */
+  sharedFetches: SharedCalls;
 }
 
 export interface MountOutcome {
   response: MountResponseMessage;
   config: MountConfig;
   region: string;
+  failedOver: number;
+}
+
+interface Fetched {
+  response: MountResponseMessage;
   failedOver: number;
 }
 
@@ -40,6 +48,24 @@ export async function mount(
   checkArnRegions(config, region);
   const resolver = config.usePodIdentity ? deps.podIdentity : deps.irsa;
   const identity = await resolver.resolve(config, region, signal);
+  // The pods of a Deployment mount the same SecretProviderClass as the same identity, often at the same moment:
+  // while one such fetch is in flight, the others wait for its answer instead of each matching, rendering and
+  // (in the server) encoding the same 40 files again.
+  const { response, failedOver } = await deps.sharedFetches.run(
+    fetchKey(config, region, identity),
+    (shared) => fetchAndRender(config, region, identity, deps, shared),
+    signal,
+  );
+  return { response, config, region, failedOver };
+}
+
+async function fetchAndRender(
+  config: MountConfig,
+  region: string,
+  identity: AwsIdentity,
+  deps: MountDependencies,
+  signal: AbortSignal,
+): Promise<Fetched> {
   const fetched = await fetchObjects({
     objects: config.objects,
     region,
@@ -53,8 +79,24 @@ export async function mount(
   const { files, versions } = renderFiles(fetched);
   return {
     response: { files, objectVersion: versions, error: null },
-    config,
-    region,
     failedOver: fetched.filter((object) => object.fromFailover).length,
   };
+}
+
+/**
+ * Everything the answer depends on besides AWS: the parsed objects (one frozen list per SecretProviderClass text,
+ * path translation and file mode, see objectsCache), the identity's key (namespace, service account, auth kind and
+ * roles) and both regions. Never the pod: two pods that differ only in name are served the same files.
+ */
+function fetchKey(config: MountConfig, region: string, identity: AwsIdentity): string {
+  return JSON.stringify([objectsId(config.objects), identity.key, region, config.failoverRegion ?? null]);
+}
+
+const objectsIds = new WeakMap<readonly ObjectSpec[], number>();
+let nextObjectsId = 0;
+
+function objectsId(objects: readonly ObjectSpec[]): number {
+  let id = objectsIds.get(objects);
+  if (id === undefined) objectsIds.set(objects, (id = nextObjectsId++));
+  return id;
 }

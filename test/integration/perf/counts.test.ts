@@ -129,4 +129,34 @@ describe('S2: 100 pods of one Deployment mounting at once', () => {
     expect(storm.kube).toEqual({ serviceaccounts: 1, pods: 0, nodes: 0 });
     expect(await auditedGets('serviceaccounts', env.namespace, 's2-deployment')).toBe(1);
   });
+
+  it('pods of one identity share a fetch only with pods asking for the same files: each gets its own objects and modes', async () => {
+    await seed(REGION);
+    const deployment = await env.pod('s2-mixed-0', { serviceAccount: 's2-mixed' });
+    const secrets = objects.filter((o) => o.objectType === 'secretsmanager');
+    const parameters = objects.filter((o) => o.objectType === 'ssmparameter');
+    // Three SecretProviderClasses (or volumes) in flight at once for one identity: all the objects, the secrets
+    // only with another file mode, the parameters only.
+    const variants = [
+      { objects, permission: '420', files: objects.length, mode: 0o644 },
+      { objects: secrets, permission: '256', files: secrets.length, mode: 0o400 },
+      { objects: parameters, permission: '420', files: parameters.length, mode: 0o644 },
+    ];
+    env.proxy.setFault({ kind: 'delay', ms: 150 });
+
+    const responses = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => {
+        const variant = variants[i % variants.length]!;
+        const who = { ...deployment, pod: { ...deployment.pod, name: `s2-mixed-${i}` } };
+        return env.mount(who, { parameters: { region: REGION }, objects: variant.objects, permission: variant.permission });
+      }),
+    );
+
+    responses.forEach((response, i) => {
+      const variant = variants[i % variants.length]!;
+      expect(response.files.map((f) => f.path).sort()).toEqual(variant.objects.map((o) => o.objectName.replaceAll('/', '_')).sort());
+      expect(new Set(response.files.map((f) => f.mode))).toEqual(new Set([variant.mode]));
+      expect(response.files).toHaveLength(variant.files);
+    });
+  });
 });
