@@ -1,0 +1,165 @@
+/**
+ * The provider's Kubernetes client keeps its TLS connections to the apiserver open between GETs. A TCP pass-through
+ * on 127.0.0.1 sits in front of the real kube-apiserver and counts the connections it accepts; TLS stays end to end
+ * (the serving certificate names 127.0.0.1, so the pass-through's address verifies against the cluster CA).
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rename, writeFile } from 'node:fs/promises';
+import { connect, createServer, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { REGION_LABEL, ROLE_ARN_ANNOTATION } from '../../../src/k8s/cluster.js';
+import { connectCoreApi } from '../../../src/k8s/coreApi.js';
+import { createNode, createPod, createServiceAccount, ensureNamespace } from '../../harness/kube.js';
+import { usePeers } from '../../harness/peers.js';
+
+const NAMESPACE = 'k8s-connections';
+const NODE = 'k8s-connections-node';
+const ROLE_ARN = 'arn:aws:iam::123456789012:role/keep-alive';
+const run = promisify(execFile);
+
+interface PassThrough {
+  server: string;
+  connections(): number;
+  /** Ends every connection, as the apiserver does to one idle for 90 s. */
+  drop(): void;
+  close(): Promise<void>;
+}
+
+/** Pipes every connection to the apiserver's port, byte for byte. */
+async function startPassThrough(apiserver: string): Promise<PassThrough> {
+  const target = new URL(apiserver);
+  const open = new Set<Socket>();
+  let connections = 0;
+  const server = createServer((client) => {
+    connections += 1;
+    const upstream = connect(Number(target.port), target.hostname);
+    for (const [socket, other] of [[client, upstream], [upstream, client]] as const) {
+      open.add(socket);
+      socket.on('error', () => other.destroy());
+      socket.on('close', () => {
+        open.delete(socket);
+        other.destroy();
+      });
+      socket.pipe(other);
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (!address || typeof address !== 'object') throw new Error('the pass-through has no port');
+  return {
+    server: `https://127.0.0.1:${address.port}`,
+    connections: () => connections,
+    drop: () => {
+      for (const socket of open) socket.destroy();
+    },
+    close: () => {
+      for (const socket of open) socket.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** The admin's kubeconfig, pointed at the pass-through, optionally with a client certificate. */
+async function writeKubeconfig(path: string, server: string, client?: { cert: string; key: string }): Promise<void> {
+  const { kube } = usePeers();
+  const user = { token: kube.token, ...(client && { 'client-certificate': client.cert, 'client-key': client.key }) };
+  await writeFile(
+    path,
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'peers', cluster: { server, 'certificate-authority': kube.caFile } }],
+      users: [{ name: 'admin', user }],
+      contexts: [{ name: 'peers', context: { cluster: 'peers', user: 'admin' } }],
+      'current-context': 'peers',
+    }),
+    { mode: 0o600 },
+  );
+}
+
+/** A new self-signed client certificate and key at these paths, each replaced in one rename. */
+async function writeClientCertificate(cert: string, key: string, name: string): Promise<void> {
+  await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', `${key}.new`, '-out', `${cert}.new`, '-days', '1', '-subj', `/CN=${name}`]);
+  await rename(`${key}.new`, key);
+  await rename(`${cert}.new`, cert);
+}
+
+describe('connections to the apiserver', () => {
+  let proxy: PassThrough;
+  let dir: string;
+
+  beforeAll(async () => {
+    proxy = await startPassThrough(usePeers().kube.server);
+    dir = await mkdtemp(join(usePeers().runDir, 'k8s-connections-'));
+    await ensureNamespace(NAMESPACE);
+    await createServiceAccount(NAMESPACE, 'app', { [ROLE_ARN_ANNOTATION]: ROLE_ARN });
+    await createNode(NODE, { [REGION_LABEL]: 'eu-west-1' });
+    await createPod(NAMESPACE, 'app', { serviceAccountName: 'app', nodeName: NODE });
+  });
+
+  afterAll(async () => {
+    await proxy?.close();
+  });
+
+  it('5 sequential GETs (ServiceAccount, Pod, Node) share one TLS connection and return the right objects', async () => {
+    const kubeconfigPath = join(dir, 'kubeconfig');
+    await writeKubeconfig(kubeconfigPath, proxy.server);
+    const api = connectCoreApi(kubeconfigPath);
+    const before = proxy.connections();
+
+    const account = await api.readNamespacedServiceAccount({ namespace: NAMESPACE, name: 'app' });
+    const pod = await api.readNamespacedPod({ namespace: NAMESPACE, name: 'app' });
+    const node = await api.readNode({ name: pod.spec!.nodeName! });
+    const again = await api.readNamespacedServiceAccount({ namespace: NAMESPACE, name: 'app' });
+    const missing = await api.readNamespacedServiceAccount({ namespace: NAMESPACE, name: 'none' }).catch((e) => e);
+
+    expect(account.metadata?.annotations?.[ROLE_ARN_ANNOTATION]).toBe(ROLE_ARN);
+    expect(pod.spec?.nodeName).toBe(NODE);
+    expect(node.metadata?.labels?.[REGION_LABEL]).toBe('eu-west-1');
+    expect(again.metadata?.uid).toBe(account.metadata?.uid);
+    expect((missing as { code?: number }).code).toBe(404);
+    expect(proxy.connections() - before).toBe(1);
+  });
+
+  it('a rotated client certificate opens one new connection, which later GETs reuse', async () => {
+    const cert = join(dir, 'client.crt');
+    const key = join(dir, 'client.key');
+    await writeClientCertificate(cert, key, 'before-rotation');
+    const kubeconfigPath = join(dir, 'kubeconfig-with-certificate');
+    await writeKubeconfig(kubeconfigPath, proxy.server, { cert, key });
+    const api = connectCoreApi(kubeconfigPath);
+    const read = () => api.readNamespacedServiceAccount({ namespace: NAMESPACE, name: 'app' });
+    const before = proxy.connections();
+
+    await read();
+    await read();
+    expect(proxy.connections() - before).toBe(1);
+
+    await writeClientCertificate(cert, key, 'after-rotation');
+    const reads = [await read(), await read(), await read()];
+
+    expect(reads.map((a) => a.metadata?.annotations?.[ROLE_ARN_ANNOTATION])).toEqual([ROLE_ARN, ROLE_ARN, ROLE_ARN]);
+    expect(proxy.connections() - before).toBe(2);
+  });
+
+  it('after the apiserver closes an idle connection, the next GET opens a new one and succeeds', async () => {
+    const kubeconfigPath = join(dir, 'kubeconfig-dropped');
+    await writeKubeconfig(kubeconfigPath, proxy.server);
+    const api = connectCoreApi(kubeconfigPath);
+    const read = () => api.readNamespacedServiceAccount({ namespace: NAMESPACE, name: 'app' });
+    const before = proxy.connections();
+    await read();
+
+    proxy.drop();
+    // Time for the client to see the connection end while it sits idle in the pool.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const after = [await read(), await read()];
+
+    expect(after.map((a) => a.metadata?.annotations?.[ROLE_ARN_ANNOTATION])).toEqual([ROLE_ARN, ROLE_ARN]);
+    expect(proxy.connections() - before).toBe(2);
+  });
+});
