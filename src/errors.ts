@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'RegionUnavailable'
   | 'KubernetesUnavailable'
   | 'DeadlineExceeded'
+  | 'Cancelled'
   | 'Internal';
 
 /** The one error type of the provider: a gRPC status, a stable code, and a message written for a person. */

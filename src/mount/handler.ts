@@ -55,7 +55,11 @@ export function createMountHandler(deps: MountDependencies, options: MountHandle
       );
       return outcome.response;
     } catch (err) {
-      const error = deadlinePassed ? deadlineExceeded(options.timeoutMs, err) : asProviderError(err);
+      const error = deadlinePassed
+        ? deadlineExceeded(options.timeoutMs, err)
+        : callSignal.aborted
+          ? cancelled(callSignal.reason, err)
+          : asProviderError(err);
       metrics.mounts.inc({ result: 'error', code: error.code });
       metrics.mountDuration.observe({ result: 'error' }, (performance.now() - started) / 1000);
       options.logger.warn(
@@ -87,6 +91,12 @@ function deadlineExceeded(timeoutMs: number, cause: unknown): ProviderError {
       `too slow to answer`,
     { cause },
   );
+}
+
+/** The driver went away or the provider is draining: UNAVAILABLE, which the driver retries (here or elsewhere). */
+function cancelled(reason: unknown, cause: unknown): ProviderError {
+  const why = reason instanceof Error ? reason.message : 'the Mount was cancelled';
+  return new ProviderError(status.UNAVAILABLE, 'Cancelled', `the Mount was stopped before it finished: ${why}`, { cause });
 }
 
 /** Best effort, for a failed Mount's log line: the attributes may be the malformed part of the request. */

@@ -1,11 +1,14 @@
+import { status } from '@grpc/grpc-js';
 import type { AwsClientPool } from '../aws/clients.js';
+import { isAborted } from '../aws/errors.js';
 import type { BatchSupport } from '../aws/secretsManager.js';
 import { fetchObjects } from '../aws/fetchObjects.js';
 import type { SharedCalls } from '../aws/sharedCalls.js';
 import type { AwsIdentity, IdentityResolver } from '../auth/identity.js';
 import { parseMountRequest } from '../config/mountRequest.js';
+import { ProviderError } from '../errors.js';
 import { checkArnRegions } from '../config/objects.js';
-import type { MountConfig, ObjectSpec } from '../config/types.js';
+import { describeObject, type MountConfig, type ObjectSpec } from '../config/types.js';
 import { renderFiles } from '../files/render.js';
 import type { ClusterReader } from '../k8s/cluster.js';
 import type { MountRequestMessage, MountResponseMessage } from '../server/proto.js';
@@ -51,12 +54,27 @@ export async function mount(
   // The pods of a Deployment mount the same SecretProviderClass as the same identity, often at the same moment:
   // while one such fetch is in flight, the others wait for its answer instead of each matching, rendering and
   // (in the server) encoding the same 40 files again.
-  const { response, failedOver } = await deps.sharedFetches.run(
-    fetchKey(config, region, identity),
-    (shared) => fetchAndRender(config, region, identity, deps, shared),
-    signal,
-  );
+  const { response, failedOver } = await deps.sharedFetches
+    .run(fetchKey(config, region, identity), (shared) => fetchAndRender(config, region, identity, deps, shared), signal)
+    .catch((err: unknown) => {
+      throw isAborted(err) ? stoppedWaiting(config, region, err) : err;
+    });
   return { response, config, region, failedOver };
+}
+
+/**
+ * This Mount's deadline or cancellation came while the fetch (perhaps shared with other Mounts, which go on) was
+ * still running: say what was being fetched and where, as an aborted AWS call would.
+ */
+function stoppedWaiting(config: MountConfig, region: string, cause: unknown): ProviderError {
+  const objects = config.objects.map(describeObject).join(', ');
+  return new ProviderError(
+    status.DEADLINE_EXCEEDED,
+    'DeadlineExceeded',
+    `${objects}: still being fetched from ${region} (failover region: ${config.failoverRegion ?? 'none'}) when the ` +
+      'Mount stopped waiting; check the network path to AWS and the provider logs',
+    { cause },
+  );
 }
 
 async function fetchAndRender(
