@@ -28,7 +28,7 @@ export interface ClusterReaderOptions {
 export type KubeResource = 'serviceaccounts' | 'pods' | 'nodes';
 
 /**
- * @kubernetes/client-node costs about 0.15 s and 25 MB to load even bundled, so it is imported on first use, after
+ * @kubernetes/client-node costs about 0.15 s and up to 20 MB to load even bundled, so it is imported on first use, after
  * the socket is already serving: start-up is not made to wait for it.
  */
 export async function loadCoreApi(kubeconfigPath?: string): Promise<CoreV1Api> {
