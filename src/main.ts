@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { setFlagsFromString } from 'node:v8';
 import { parseFlags, usage, type ProviderFlags } from './config/flags.js';
 import { readProviderVersion } from './shippedFile.js';
 
@@ -10,6 +11,12 @@ function readFlags(): ProviderFlags {
     process.exit(2);
   }
 }
+
+// A Mount storm allocates fast and briefly; V8's default lets the old generation grow by up to 4x its live size
+// before collecting. 1.2x keeps the peak ~30 MB lower at no measurable cost per Mount (README, Performance). Read by
+// V8 at every collection, so setting it here, before the provider loads, is enough (a V8 without the flag prints a
+// warning and goes on).
+setFlagsFromString('--heap-growing-percent=20');
 
 async function main(): Promise<void> {
   const flags = readFlags();

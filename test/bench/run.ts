@@ -19,6 +19,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connectDriverClient, type DriverClient } from '../harness/driverClient.js';
+import { imageNodeOptions } from '../harness/imageCommand.js';
 import { startProvider, type RunningProvider } from '../harness/provider.js';
 import { measureFloor, type Floor } from './floor.js';
 import { runScenarios, type BenchOptions, type Target, type TargetResults } from './scenarios.js';
@@ -162,7 +163,7 @@ async function main(): Promise<void> {
     if (only.has('s5') && !args['skip-ours']) {
       world.setDelay(0);
       log('S5: starts of the built entry point …');
-      const built = await measureStartup([entry], int('starts'), world.kubeconfigPath, world.proxy.url);
+      const built = await measureStartup([...imageNodeOptions(), entry], int('starts'), world.kubeconfigPath, world.proxy.url);
       const tsxStarts = int('tsx-starts');
       let tsx: StartupResult | undefined;
       if (tsxStarts > 0) {

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { imageNodeOptions } from './imageCommand.js';
 import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,7 +26,8 @@ export interface StartProviderOptions {
   kubeconfigPath: string;
   providerVolume?: string;
   /**
-   * A built JavaScript entry point (e.g. dist/src/main.js) run with plain node, as production runs it; default:
+   * A built JavaScript entry point (e.g. dist/src/main.js) run with node and the image's node options, as production
+   * runs it; default:
    * src/main.ts through tsx.
    */
   entry?: string;
@@ -40,7 +42,7 @@ export async function startProvider(options: StartProviderOptions): Promise<Runn
   const child = spawn(
     process.execPath,
     [
-      ...(options.entry === undefined ? ['--import', 'tsx', join(ROOT, 'src/main.ts')] : [options.entry]),
+      ...(options.entry === undefined ? ['--import', 'tsx', join(ROOT, 'src/main.ts')] : [...imageNodeOptions(), options.entry]),
       `--provider-volume=${providerVolume}`,
       `--kubeconfig=${options.kubeconfigPath}`,
       // Several providers run at once in tests: each takes a free port for its metrics and health.

@@ -6,6 +6,7 @@ import { join, posix } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDriverClient } from '../../harness/driverClient.js';
+import { imageNodeOptions } from '../../harness/imageCommand.js';
 import { usePeers } from '../../harness/peers.js';
 import { build, dockerignore, runIn, type Stage } from './dockerfile.js';
 import { ROOT, container, parseManifest } from './support.js';
@@ -26,11 +27,17 @@ const runEnv = {
   npm_config_update_notifier: 'false',
 };
 
-/** The image's entrypoint, run on this machine: the base image's node is this node. */
+/** The image's entrypoint, run on this machine: the base image's node is this node, with the image's node options. */
 function entrypoint(args: string[]) {
-  const [node, script, ...rest] = runtime.entrypoint ?? [];
+  const [node, ...rest] = runtime.entrypoint ?? [];
   expect(node).toBe('/nodejs/bin/node');
-  return { command: process.execPath, args: [join(runtime.root, script as string), ...rest, ...args], cwd: join(runtime.root, runtime.workdir) };
+  const nodeOptions = imageNodeOptions();
+  const [script, ...after] = rest.slice(nodeOptions.length);
+  return {
+    command: process.execPath,
+    args: [...nodeOptions, join(runtime.root, script as string), ...after, ...args],
+    cwd: join(runtime.root, runtime.workdir),
+  };
 }
 
 beforeAll(async () => {
@@ -78,6 +85,12 @@ describe('the Dockerfile', () => {
     expect(native).toEqual([]);
     const app = await readdir(join(runtime.root, runtime.workdir));
     expect(app.sort()).toEqual(['dist', 'node_modules', 'package.json', 'proto']);
+  });
+
+  it('npm start runs the bundle with the node options of the image', async () => {
+    const { scripts } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(imageNodeOptions()).toContain('--max-semi-space-size=8');
+    expect(scripts.start).toBe(['node', ...imageNodeOptions(), 'dist/src/main.js'].join(' '));
   });
 
   it('answers --version with the package version', async () => {
