@@ -310,6 +310,8 @@ async function main(): Promise<number> {
     recordsCap.unref();
     provider = await startProvider({
       kubeconfigPath: kube.kubeconfigPath,
+      // The built bundle with the image's node options (npm run soak builds it first), as production runs it.
+      entry: new URL('../../dist/src/main.js', import.meta.url).pathname,
       // The default log level: one line per Mount, as in production.
       env: {
         AWS_ENDPOINT_URL: proxy.url,
