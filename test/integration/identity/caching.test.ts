@@ -72,6 +72,37 @@ describe('credential and lookup caches (default margin)', () => {
     expect(await issuedAccessKeys(b.roleArn!)).toHaveLength(1);
   });
 
+  it('two service accounts mounting at once, each its own secret: every request is signed by the owner of what it asks for', async () => {
+    await createSecret(REGION, 'tenant-c/key', 'c');
+    await createSecret(REGION, 'tenant-d/key', 'd');
+    const c = await env.pod('tenant-c', { roleArn: 'arn:aws:iam::123456789012:role/tenant-c' });
+    const d = await env.pod('tenant-d', { roleArn: 'arn:aws:iam::123456789012:role/tenant-d' });
+    const objectsOf = (name: string) => [{ objectName: `${name}/key`, objectType: 'secretsmanager' }];
+    // A little latency, so that both identities' calls are in flight together, interleaved.
+    env.proxy.setFault({ kind: 'delay', ms: 50 });
+
+    // Each Mount with a file mode of its own, so that no two share a fetch and every one picks its clients.
+    const modes = ['420', '416', '384', '292', '256', '436', '432', '400', '288', '260'];
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => {
+        const permission = modes[Math.floor(i / 2)]!;
+        return i % 2
+          ? env.mount(d, { objects: objectsOf('tenant-d'), permission })
+          : env.mount(c, { objects: objectsOf('tenant-c'), permission });
+      }),
+    );
+
+    responses.forEach((response, i) => expect(response.files[0]!.contents.toString()).toBe(i % 2 ? 'd' : 'c'));
+    const [keyC] = await issuedAccessKeys(c.roleArn!);
+    const [keyD] = await issuedAccessKeys(d.roleArn!);
+    const fetches = env.proxy.records.filter((r) => r.service === 'secretsmanager');
+    expect(fetches.length).toBeGreaterThanOrEqual(2);
+    for (const fetch of fetches) {
+      expect(fetch.secretIds, 'one tenant per call').toHaveLength(1);
+      expect(fetch.accessKeyId).toBe(fetch.secretIds[0] === 'tenant-c/key' ? keyC : keyD);
+    }
+  });
+
   it('two pods of one service account are one identity: one STS call, named after the first pod', async () => {
     await createSecret(REGION, 'team/api-key', 'k');
     const first = await env.pod('replica-1', { serviceAccount: 'replicas' });
