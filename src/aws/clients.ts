@@ -1,8 +1,10 @@
 /**
- * SDK clients, reused per identity and region for the life of the process (never built per Mount): a client
- * holds resolved endpoints, a warm retry token bucket and, for `adaptive` retries, its rate limiter.
+ * SDK clients, one per service and region for the life of the process (never built per Mount nor per identity): a
+ * client holds resolved endpoints, a warm retry token bucket and, for `adaptive` retries, its rate limiter. Each
+ * identity signs its own requests through them (see signingAs).
  */
 
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -50,17 +52,43 @@ function userAgentPairs(userAgent: string): [string, string?][] {
 
 interface PoolEntry {
   clients: RegionClients;
-  /** The credentials most recently handed in for this identity; the clients read them through a provider. */
+  /** The credentials most recently handed in for this identity; its requests sign with them. */
   credentials: AwsCredentials;
 }
 
+interface SdkClients {
+  secretsManager: SecretsManagerClient;
+  ssm: SSMClient;
+}
+
+/**
+ * The identity whose request is being sent. The SDK clients are shared by every identity of a region; each request
+ * is sent inside `signingAs.run(entry, …)` and its credentials provider, called by the SDK within that request's own
+ * async chain (also for its retries), reads the identity from here. No request can see another's.
+ */
+const signingAs = new AsyncLocalStorage<PoolEntry>();
+
+async function signingCredentials() {
+  const entry = signingAs.getStore();
+  // Only the facades below send; a request without an identity is a bug, never an anonymous or borrowed signature.
+  if (entry === undefined) throw new Error('an AWS request was sent without an identity');
+  const current = entry.credentials;
+  return typeof current === 'function' ? current() : current;
+}
+
 export class AwsClientPool {
+  /** Per identity and region: its credentials and the calls it shares (see SharedCalls). Small, no SDK client. */
   private readonly entries: LRUCache<string, PoolEntry>;
+  /**
+   * One Secrets Manager and one SSM client per region, for every identity: a client costs ~50 KB and ~2 ms of CPU
+   * on its first request, which a client per identity paid for each new ServiceAccount. Their retry quota and, for
+   * `adaptive`, their rate limiter are the region's, which is where 5xx and throttling come from.
+   */
+  private readonly regions: LRUCache<string, SdkClients>;
   /**
    * One handler, so one keep-alive agent, for every client: connections to an endpoint host are reused across
    * identities (a connection carries no credentials, each request is signed) and the socket count stays bounded
-   * for the whole process. For the same reason an evicted client is dropped, not destroyed: `client.destroy()`
-   * would destroy the shared handler, and the client owns nothing else to release.
+   * for the whole process.
    */
   private readonly handler: NodeHttpHandler;
   private readonly retryMode: 'standard' | 'adaptive';
@@ -81,6 +109,9 @@ export class AwsClientPool {
       max: options.maxClients ?? 500,
       ...(options.idleTtlMs ? { ttl: options.idleTtlMs, updateAgeOnGet: true } : {}),
     });
+    // Region names only have to look like one (config/parameters): the bound keeps the set finite whatever comes in.
+    // A facade keeps its region's clients alive even after they are dropped from here.
+    this.regions = new LRUCache<string, SdkClients>({ max: 64 });
     this.retryMode = options.retryMode ?? 'standard';
     this.maxAttempts = options.maxAttempts ?? 3;
     this.userAgent = userAgentPairs(options.userAgent ?? 'aws-secrets-csi-provider');
@@ -88,9 +119,9 @@ export class AwsClientPool {
   }
 
   /**
-   * The clients of `identity` in `region`. The cache key holds the identity key, so a pod never signs with a
-   * client built for another identity. Fresh credentials for the same identity replace the old ones in place, and
-   * the next request signs with them.
+   * The clients of `identity` in `region`: the region's SDK clients, seen through facades that sign every request
+   * as this identity. The cache key holds the identity key, so a pod never signs as another identity. Fresh
+   * credentials for the same identity replace the old ones in place, and the next request signs with them.
    */
   clientsFor(identity: AwsIdentity, region: string): RegionClients {
     const key = JSON.stringify([identity.key, region]);
@@ -99,36 +130,13 @@ export class AwsClientPool {
       found.credentials = identity.credentials;
       return found.clients;
     }
+    const sdk = this.sdkClients(region);
     const entry = { credentials: identity.credentials } as PoolEntry;
-    // The provider's credential cache decides when credentials are renewed (--credential-refresh-margin).
-    // `memoized` tells the SDK to keep no copy of its own, so every request signs with the credentials handed in
-    // last, even when the cache renewed them before the SDK's own 5-minute window.
-    const credentials = Object.assign(
-      async () => {
-        const current = entry.credentials;
-        return typeof current === 'function' ? current() : current;
-      },
-      { memoized: true },
-    );
-    // Endpoint and FIPS come from the SDK's standard settings (AWS_ENDPOINT_URL*, AWS_USE_FIPS_ENDPOINT).
-    const config = {
-      region,
-      credentials,
-      requestHandler: this.handler,
-      retryMode: this.retryMode,
-      maxAttempts: this.maxAttempts,
-      customUserAgent: this.userAgent,
-    };
     entry.clients = {
-      secretsManager: new SecretsManagerClient(config),
-      ssm: new SSMClient(config),
+      secretsManager: { send: ((...args: Parameters<SecretsManagerClient['send']>) => signingAs.run(entry, () => sdk.secretsManager.send(...args))) as SecretsManagerClient['send'] },
+      ssm: { send: ((...args: Parameters<SSMClient['send']>) => signingAs.run(entry, () => sdk.ssm.send(...args))) as SSMClient['send'] },
       shared: new SharedCalls(),
     };
-    if (this.onCall) {
-      const step = { step: 'initialize', name: 'observeCalls' } as const;
-      entry.clients.secretsManager.middlewareStack.add(observeCalls('secretsmanager', region, this.onCall), step);
-      entry.clients.ssm.middlewareStack.add(observeCalls('ssm', region, this.onCall), step);
-    }
     this.entries.set(key, entry);
     return entry.clients;
   }
@@ -136,6 +144,32 @@ export class AwsClientPool {
   /** Closes every pooled connection; call once at shutdown. */
   destroy(): void {
     this.entries.clear();
+    this.regions.clear();
     this.handler.destroy();
+  }
+
+  private sdkClients(region: string): SdkClients {
+    const found = this.regions.get(region);
+    if (found) return found;
+    // The provider's credential cache decides when credentials are renewed (--credential-refresh-margin).
+    // `memoized` tells the SDK to keep no copy of its own, so every request asks signingCredentials, which answers
+    // with the credentials of the identity sending it, as handed in last.
+    // Endpoint and FIPS come from the SDK's standard settings (AWS_ENDPOINT_URL*, AWS_USE_FIPS_ENDPOINT).
+    const config = {
+      region,
+      credentials: Object.assign(signingCredentials, { memoized: true }),
+      requestHandler: this.handler,
+      retryMode: this.retryMode,
+      maxAttempts: this.maxAttempts,
+      customUserAgent: this.userAgent,
+    };
+    const clients = { secretsManager: new SecretsManagerClient(config), ssm: new SSMClient(config) };
+    if (this.onCall) {
+      const step = { step: 'initialize', name: 'observeCalls' } as const;
+      clients.secretsManager.middlewareStack.add(observeCalls('secretsmanager', region, this.onCall), step);
+      clients.ssm.middlewareStack.add(observeCalls('ssm', region, this.onCall), step);
+    }
+    this.regions.set(region, clients);
+    return clients;
   }
 }

@@ -17,9 +17,10 @@ export interface AwsIdentity {
   credentials: AwsCredentials;
 }
 
+/** The region's clients as one identity sends through them: every request is signed as that identity. */
 export interface RegionClients {
-  secretsManager: SecretsManagerClient;
-  ssm: SSMClient;
+  secretsManager: Pick<SecretsManagerClient, 'send'>;
+  ssm: Pick<SSMClient, 'send'>;
   /** Identical calls in flight at once for this identity and region run once (see SharedCalls). */
   shared: SharedCalls;
 }
