@@ -133,8 +133,15 @@ export class AwsClientPool {
     const sdk = this.sdkClients(region);
     const entry = { credentials: identity.credentials } as PoolEntry;
     entry.clients = {
-      secretsManager: { send: ((...args: Parameters<SecretsManagerClient['send']>) => signingAs.run(entry, () => sdk.secretsManager.send(...args))) as SecretsManagerClient['send'] },
-      ssm: { send: ((...args: Parameters<SSMClient['send']>) => signingAs.run(entry, () => sdk.ssm.send(...args))) as SSMClient['send'] },
+      // Every request of this identity runs, and so signs, inside `signingAs.run(entry, …)`.
+      secretsManager: {
+        send: ((...args: Parameters<SecretsManagerClient['send']>) =>
+          signingAs.run(entry, () => sdk.secretsManager.send(...args))) as SecretsManagerClient['send'],
+      },
+      ssm: {
+        send: ((...args: Parameters<SSMClient['send']>) =>
+          signingAs.run(entry, () => sdk.ssm.send(...args))) as SSMClient['send'],
+      },
       shared: new SharedCalls(),
     };
     this.entries.set(key, entry);

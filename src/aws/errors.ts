@@ -204,7 +204,8 @@ const IAM_ACTIONS: Record<AwsAction, string> = {
 const MAX_LISTED_OBJECTS = 5;
 const MAX_AWS_MESSAGE = 300;
 
-function listObjects(objects: readonly string[]): string {
+/** Objects as a message names them: the first few, then how many more. */
+export function listObjects(objects: readonly string[]): string {
   if (objects.length <= MAX_LISTED_OBJECTS) return objects.join(', ');
   return `${objects.slice(0, MAX_LISTED_OBJECTS).join(', ')} and ${objects.length - MAX_LISTED_OBJECTS} more`;
 }

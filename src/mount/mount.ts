@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import type { AwsClientPool } from '../aws/clients.js';
-import { isAborted } from '../aws/errors.js';
+import { isAborted, listObjects } from '../aws/errors.js';
 import type { BatchSupport } from '../aws/secretsManager.js';
 import { fetchObjects } from '../aws/fetchObjects.js';
 import type { SharedCalls } from '../aws/sharedCalls.js';
@@ -67,7 +67,7 @@ export async function mount(
  * still running: say what was being fetched and where, as an aborted AWS call would.
  */
 function stoppedWaiting(config: MountConfig, region: string, cause: unknown): ProviderError {
-  const objects = config.objects.map(describeObject).join(', ');
+  const objects = listObjects(config.objects.map(describeObject));
   return new ProviderError(
     status.DEADLINE_EXCEEDED,
     'DeadlineExceeded',
