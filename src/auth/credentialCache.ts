@@ -1,6 +1,6 @@
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { LRUCache } from 'lru-cache';
-import { abortable } from '../abortable.js';
+import { abortable, withTimeout } from '../abortable.js';
 
 export interface CredentialCacheOptions {
   /** Identities kept at most; the least recently used is dropped. */
@@ -44,9 +44,8 @@ export class CredentialCache {
       // Expired credentials are dropped from memory when their time comes, not only when asked for.
       ttlAutopurge: true,
       fetchMethod: async (_key, _stale, { context, options: entryOptions, signal }) => {
-        const credentials = await context.obtain(
-          AbortSignal.any([signal, AbortSignal.timeout(this.options.obtainTimeoutMs)]),
-        );
+        const attempt = withTimeout(signal, this.options.obtainTimeoutMs);
+        const credentials = await context.obtain(attempt.signal).finally(attempt.done);
         const expires = credentials.expiration?.getTime() ?? this.now() + defaultLifetimeMs;
         const usableUntil = expires - this.options.refreshMarginMs;
         // lru-cache reads ttl 0 as "forever": credentials already inside the margin live 1 ms (get() skips them).

@@ -1,6 +1,7 @@
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { status } from '@grpc/grpc-js';
 import type { AddressType, MountConfig } from '../config/types.js';
+import { withTimeout } from '../abortable.js';
 import { ProviderError } from '../errors.js';
 import type { IdentityPlan, IdentitySource } from './identity.js';
 import { podToken } from './token.js';
@@ -65,27 +66,32 @@ export class PodIdentityResolver implements IdentitySource {
   ): Promise<AwsCredentialIdentity> {
     const unreachable: string[] = [];
     for (const { family, url } of endpoints) {
-      let answer: Response;
-      let attempt: AbortSignal;
+      const timeout = this.options.timeoutMs;
+      const attempt = timeout === undefined ? { signal, done: () => undefined } : withTimeout(signal, timeout);
       try {
-        ({ answer, attempt } = await this.ask(url, token, signal));
-      } catch (err) {
-        if (signal.aborted) throw err;
-        unreachable.push(`${family} ${url}: ${this.whyUnreachable(err)}`);
-        continue;
-      }
-      try {
-        return await credentialsFrom(answer, url, description);
-      } catch (err) {
-        if (err instanceof ProviderError || signal.aborted) throw err;
-        // The agent accepted the connection but the answer did not arrive in time (or was cut short).
-        throw new ProviderError(
-          status.UNAVAILABLE,
-          'CredentialsUnavailable',
-          `the EKS Pod Identity agent at ${url} (${family}) did not finish its answer for ${description}: ` +
-            `${attempt.aborted ? this.timedOut() : this.whyUnreachable(err)}`,
-          { cause: err },
-        );
+        let answer: Response;
+        try {
+          answer = await fetch(url, { headers: { Authorization: token }, signal: attempt.signal });
+        } catch (err) {
+          if (signal.aborted) throw err;
+          unreachable.push(`${family} ${url}: ${this.whyUnreachable(err)}`);
+          continue;
+        }
+        try {
+          return await credentialsFrom(answer, url, description);
+        } catch (err) {
+          if (err instanceof ProviderError || signal.aborted) throw err;
+          // The agent accepted the connection but the answer did not arrive in time (or was cut short).
+          throw new ProviderError(
+            status.UNAVAILABLE,
+            'CredentialsUnavailable',
+            `the EKS Pod Identity agent at ${url} (${family}) did not finish its answer for ${description}: ` +
+              `${attempt.signal.aborted ? this.timedOut() : this.whyUnreachable(err)}`,
+            { cause: err },
+          );
+        }
+      } finally {
+        attempt.done();
       }
     }
     throw new ProviderError(
@@ -95,13 +101,6 @@ export class PodIdentityResolver implements IdentitySource {
         `the eks-pod-identity-agent add-on runs on the node` +
         (addressType === 'auto' ? '' : ', or set preferredAddressType to auto to try both addresses'),
     );
-  }
-
-  private async ask(url: string, token: string, signal: AbortSignal) {
-    const timeout = this.options.timeoutMs;
-    const attempt = timeout === undefined ? signal : AbortSignal.any([signal, AbortSignal.timeout(timeout)]);
-    const answer = await fetch(url, { headers: { Authorization: token }, signal: attempt });
-    return { answer, attempt };
   }
 
   private timedOut(): string {
