@@ -31,6 +31,8 @@ export interface StartProviderOptions {
    * src/main.ts through tsx.
    */
   entry?: string;
+  /** The node binary that runs it; default: the one running this process. */
+  node?: string;
 }
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -40,7 +42,7 @@ export async function startProvider(options: StartProviderOptions): Promise<Runn
   const providerVolume = options.providerVolume ?? (await mkdtemp(join(tmpdir(), 'provider-')));
   const socketPath = join(providerVolume, 'aws.sock');
   const child = spawn(
-    process.execPath,
+    options.node ?? process.execPath,
     [
       ...(options.entry === undefined ? ['--import', 'tsx', join(ROOT, 'src/main.ts')] : [...imageNodeOptions(), options.entry]),
       `--provider-volume=${providerVolume}`,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the test peers (moto, etcd, kube-apiserver, kube-controller-manager, the Secrets Store CSI driver,
-# helm) into one cache directory outside the repo, each keyed by its pinned version, and reuses what is already
+# helm, the image's Node.js) into one cache directory outside the repo, each keyed by its pinned version, and reuses what is already
 # there.
 # Prints the environment a test run needs (KEY=VALUE lines) on its last lines when called with --print-env.
 set -euo pipefail
@@ -157,12 +157,25 @@ install_helm() {
   "$1/bin/helm" version --short
 }
 
+# The machine's node runs the tests; the image runs another major. This one is the image's, to run the bundle on.
+install_image_node() {
+  local arch
+  case "$(uname -m)" in
+    x86_64) arch=x64 ;;
+    aarch64 | arm64) arch=arm64 ;;
+    *) echo "no node-linux package for $(uname -m)"; return 1 ;;
+  esac
+  (cd "$1" && npm pack --silent "node-linux-$arch@$IMAGE_NODE_VERSION" && tar xzf node-linux-*.tgz && rm node-linux-*.tgz)
+  "$1/package/bin/node" --version
+}
+
 moto_dir="$cache/moto-$MOTO_VERSION"
 etcd_dir="$cache/etcd-$ETCD_VERSION"
 kube_dir="$cache/kube-apiserver-$KUBERNETES_VERSION"
 kcm_dir="$cache/kube-controller-manager-$KUBERNETES_VERSION"
 csi_dir="$cache/secrets-store-csi-driver-$CSI_DRIVER_VERSION"
 helm_dir="$cache/helm-$HELM_VERSION"
+image_node_dir="$cache/node-$IMAGE_NODE_VERSION"
 
 build moto "$moto_dir" install_moto
 build etcd "$etcd_dir" install_etcd
@@ -171,6 +184,7 @@ build kube-apiserver "$kube_dir" install_kube_apiserver
 build kube-controller-manager "$kcm_dir" install_kube_controller_manager
 build secrets-store-csi-driver "$csi_dir" install_csi_driver
 build helm "$helm_dir" install_helm
+build image-node "$image_node_dir" install_image_node
 
 if [[ "${1:-}" == "--print-env" ]]; then
   echo "PEER_MOTO_SERVER=$moto_dir/venv/bin/moto_server"
@@ -179,5 +193,6 @@ if [[ "${1:-}" == "--print-env" ]]; then
   echo "PEER_KUBE_CONTROLLER_MANAGER=$kcm_dir/bin/kube-controller-manager"
   echo "PEER_CSI_DRIVER=$csi_dir/bin/secrets-store-csi-driver"
   echo "PEER_HELM=$helm_dir/bin/helm"
+  echo "PEER_IMAGE_NODE=$image_node_dir/package/bin/node"
   echo "PEER_GOMODCACHE=$GOMODCACHE"
 fi

@@ -9,6 +9,8 @@ export interface PeerBinaries {
   kubeControllerManager: string;
   csiDriver: string;
   helm: string;
+  /** The Node.js the image runs (versions.env IMAGE_NODE_VERSION). */
+  imageNode: string;
   gomodcache: string;
 }
 
@@ -21,6 +23,7 @@ const keys = {
   PEER_KUBE_CONTROLLER_MANAGER: 'kubeControllerManager',
   PEER_CSI_DRIVER: 'csiDriver',
   PEER_HELM: 'helm',
+  PEER_IMAGE_NODE: 'imageNode',
   PEER_GOMODCACHE: 'gomodcache',
 } as const satisfies Record<string, keyof PeerBinaries>;
 

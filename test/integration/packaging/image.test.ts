@@ -5,14 +5,21 @@ import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IRSA_AUDIENCE, POD_IDENTITY_AUDIENCE, ROLE_ANNOTATION } from '../../fixtures/identity.js';
+import { mountRequest } from '../../fixtures/mountRequest.js';
 import { connectDriverClient } from '../../harness/driverClient.js';
 import { imageNodeOptions } from '../../harness/imageCommand.js';
+import { createServiceAccount, ensureNamespace, serviceAccountTokens } from '../../harness/kube.js';
+import { createSecret, putParameter } from '../../harness/moto.js';
 import { usePeers } from '../../harness/peers.js';
+import { usePodIdentityAgent } from '../../harness/podIdentityAgent.js';
+import { startProvider } from '../../harness/provider.js';
 import { build, dockerignore, runIn, type Stage } from './dockerfile.js';
 import { ROOT, container, parseManifest } from './support.js';
 
 const run = promisify(execFile);
 const peers = usePeers();
+const agent = usePodIdentityAgent();
 
 let workDir: string;
 let stages: Stage[];
@@ -27,14 +34,17 @@ const runEnv = {
   npm_config_update_notifier: 'false',
 };
 
-/** The image's entrypoint, run on this machine: the base image's node is this node, with the image's node options. */
+/**
+ * The image's entrypoint, run on this machine: its /nodejs/bin/node is the image's Node.js release (a pinned peer, the
+ * Dockerfile's major), not the machine's, with the image's node options.
+ */
 function entrypoint(args: string[]) {
   const [node, ...rest] = runtime.entrypoint ?? [];
   expect(node).toBe('/nodejs/bin/node');
   const nodeOptions = imageNodeOptions();
   const [script, ...after] = rest.slice(nodeOptions.length);
   return {
-    command: process.execPath,
+    command: peers.binaries.imageNode,
     args: [...nodeOptions, join(runtime.root, script as string), ...after, ...args],
     cwd: join(runtime.root, runtime.workdir),
   };
@@ -56,9 +66,13 @@ beforeAll(async () => {
 afterAll(() => (workDir ? rm(workDir, { recursive: true, force: true }) : undefined));
 
 describe('the Dockerfile', () => {
-  it('builds on the build platform and ships on distroless Node.js LTS, as a numeric non-root user', () => {
-    for (const stage of stages.slice(0, -1)) expect(stage.image).toMatch(/^node:(22|24)-/);
-    expect(runtime.image).toMatch(/^gcr\.io\/distroless\/nodejs(22|24)-debian\d+(:nonroot)?$/);
+  it('builds on the build platform and ships on distroless Node.js LTS, as a numeric non-root user', async () => {
+    // The tests run the image's files on the Node.js release the peers pinned: it must be the image's major.
+    const { stdout } = await run(peers.binaries.imageNode, ['--version']);
+    const major = /^v(\d+)\./.exec(stdout)?.[1];
+    expect(['22', '24']).toContain(major);
+    for (const stage of stages.slice(0, -1)) expect(stage.image).toMatch(new RegExp(`^node:${major}-`));
+    expect(runtime.image).toMatch(new RegExp(`^gcr\\.io/distroless/nodejs${major}-debian\\d+(:nonroot)?$`));
     expect(runtime.user).toMatch(/^[1-9]\d*:[1-9]\d*$/);
     expect(runtime.runs).toEqual([]);
     expect(runtime.expose).toEqual(['8989']);
@@ -142,5 +156,44 @@ describe('the Dockerfile', () => {
     if (failure) throw failure;
     // SIGTERM drains and exits 0, as kubelet expects of a pod it stops.
     expect(code, output).toBe(0);
+  });
+
+  it("mounts through IRSA and through Pod Identity on the image's Node.js, from the image's files", async () => {
+    // The machine's node runs every other test; this one is the runtime users get (its SDK, fetch and gRPC paths).
+    const region = 'eu-west-1';
+    const namespace = `image-${Date.now().toString(36)}`;
+    await ensureNamespace(namespace);
+    await createServiceAccount(namespace, 'irsa', { [ROLE_ANNOTATION]: 'arn:aws:iam::123456789012:role/image' });
+    await createServiceAccount(namespace, 'pod-identity');
+    await createSecret(region, 'image/secret', '{"user":"app"}');
+    await putParameter(region, '/image/parameter', 'p-value');
+    const provider = await startProvider({
+      kubeconfigPath: peers.kube.kubeconfigPath,
+      entry: join(runtime.root, runtime.workdir, 'dist/src/main.js'),
+      node: peers.binaries.imageNode,
+      args: [`--pod-identity-endpoint-ipv4=${agent.ipv4Url}`, `--pod-identity-endpoint-ipv6=${agent.ipv6Url}`],
+      env: { ...runtime.env, AWS_ENDPOINT_URL: peers.motoUrl },
+    });
+    try {
+      const objects = [
+        { objectName: 'image/secret', objectType: 'secretsmanager', jmesPath: [{ path: 'user', objectAlias: 'user' }] },
+        { objectName: '/image/parameter', objectType: 'ssmparameter', objectAlias: 'parameter' },
+      ];
+      for (const [serviceAccountName, parameters] of [
+        ['irsa', { region }],
+        ['pod-identity', { region, usePodIdentity: 'true' }],
+      ] as const) {
+        const tokens = await serviceAccountTokens(namespace, serviceAccountName, [IRSA_AUDIENCE, POD_IDENTITY_AUDIENCE]);
+        const response = await provider.client.mount(
+          mountRequest({ pod: { namespace, name: `${serviceAccountName}-pod`, serviceAccountName }, parameters, objects, tokens }),
+        );
+        const files = Object.fromEntries(response.files.map((f) => [f.path, f.contents.toString()]));
+        expect(files, serviceAccountName).toEqual({ image_secret: '{"user":"app"}', user: 'app', parameter: 'p-value' });
+      }
+      expect(agent.requests.map((r) => r.family)).toEqual(['IPv4']);
+      expect(provider.output()).not.toMatch(/"level":(40|50)|Warning/);
+    } finally {
+      await provider.stop();
+    }
   });
 });
