@@ -11,17 +11,18 @@
  *                     [--provider-command 'exec ascp --provider-volume=DIR …'] [--skip-ours]]
  *                    [--s3-accounts 20] [--s3-pods-per-account 10] [--s3-rounds 3] [--s3-idle-seconds 40]
  *                    [--proxy-port PORT] [--wait-seconds 600] [--starts 5] [--no-build] [--tsx-starts 3]
- *                    [--node-options="--import=/tmp/profiler.mjs"]
+ *                    [--node-options="--import=/tmp/profiler.mjs"] [--node PATH]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { connectDriverClient, type DriverClient } from '../harness/driverClient.js';
+import { connectDriverClient } from '../harness/driverClient.js';
 import { imageNodeOptions } from '../harness/imageCommand.js';
 import { startProvider, type RunningProvider } from '../harness/provider.js';
 import { measureFloor, type Floor } from './floor.js';
+import { MountClient } from './mountClient.js';
 import { runScenarios, type BenchOptions, type Target, type TargetResults } from './scenarios.js';
 import { measureStartup, type StartupResult } from './startup.js';
 import { startWorld, type World } from './world.js';
@@ -56,6 +57,8 @@ const { values: args } = parseArgs({
     'no-build': { type: 'boolean', default: false },
     /** NODE_OPTIONS for our provider, e.g. --node-options="--max-semi-space-size=1" or "--import=/path/profiler.mjs". */
     'node-options': { type: 'string' },
+    /** The node binary that runs our built provider (S1–S5); default: the image's Node.js, a pinned test peer. */
+    node: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -89,7 +92,7 @@ const log = (line: string) => console.error(`[bench ${new Date().toISOString().s
 
 interface Report {
   startedAt: string;
-  machine: { cpus: number; cpuModel: string; memoryGb: number; loadAverageAtStart: number[]; node: string };
+  machine: { cpus: number; cpuModel: string; memoryGb: number; loadAverageAtStart: number[]; node: string; providerNode: string };
   options: BenchOptions;
   targets: Record<string, TargetResults>;
   startup?: { built?: StartupResult; tsx?: StartupResult };
@@ -108,6 +111,7 @@ async function main(): Promise<void> {
       memoryGb: Math.round(totalmem() / 2 ** 30),
       loadAverageAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
       node: process.version,
+      providerNode: '',
     },
     options,
     targets: {},
@@ -121,8 +125,10 @@ async function main(): Promise<void> {
 
   const proxyPort = args['proxy-port'] === undefined ? undefined : int('proxy-port');
   const world = await startWorld({ proxyPort, log });
+  const node = args.node ?? world.imageNode;
+  report.machine.providerNode = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
   const providers: RunningProvider[] = [];
-  const clients: DriverClient[] = [];
+  const clients: MountClient[] = [];
   const others: ChildProcess[] = [];
   try {
     log(`fault proxy ${world.proxy.url} (moto ${world.motoUrl}), ${options.delayMs} ms on every AWS call`);
@@ -135,11 +141,14 @@ async function main(): Promise<void> {
       const ours = await startProvider({
         kubeconfigPath: world.kubeconfigPath,
         entry,
+        node,
         // Default flags and log level (one info line per Mount), as production runs it.
         env: { AWS_ENDPOINT_URL: world.proxy.url, NODE_OPTIONS: args['node-options'] },
       });
       providers.push(ours);
-      const target: Target = { name: 'ours', client: ours.client, metricsUrl: ours.metricsUrl, pid: ours.process.pid };
+      const client = await MountClient.connect(ours.socketPath);
+      clients.push(client);
+      const target: Target = { name: 'ours', client, metricsUrl: ours.metricsUrl, pid: ours.process.pid };
       report.targets.ours = await runScenarios(world, target, options, only, log);
       await ours.stop();
     }
@@ -154,7 +163,8 @@ async function main(): Promise<void> {
         others.push(other);
         pid ??= other.pid;
       }
-      const client = await waitForProvider(socket, world, int('wait-seconds'));
+      await waitForProvider(socket, world, int('wait-seconds'));
+      const client = await MountClient.connect(socket);
       clients.push(client);
       const target: Target = { name, client, metricsUrl: args['provider-metrics'], pid };
       report.targets[name] = await runScenarios(world, target, options, only, log);
@@ -163,12 +173,12 @@ async function main(): Promise<void> {
     if (only.has('s5') && !args['skip-ours']) {
       world.setDelay(0);
       log('S5: starts of the built entry point …');
-      const built = await measureStartup([...imageNodeOptions(), entry], int('starts'), world.kubeconfigPath, world.proxy.url);
+      const built = await measureStartup(node, [...imageNodeOptions(), entry], int('starts'), world.kubeconfigPath, world.proxy.url);
       const tsxStarts = int('tsx-starts');
       let tsx: StartupResult | undefined;
       if (tsxStarts > 0) {
         log('S5: starts from source through tsx …');
-        tsx = await measureStartup(['--import', 'tsx', join(ROOT, 'src/main.ts')], tsxStarts, world.kubeconfigPath, world.proxy.url);
+        tsx = await measureStartup(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts')], tsxStarts, world.kubeconfigPath, world.proxy.url);
       }
       report.startup = { built, tsx };
     }
@@ -218,7 +228,7 @@ function stopOther(other: ChildProcess): void {
 }
 
 /** Prints how to point a provider at this run's proxy and apiserver, then waits until its socket answers. */
-async function waitForProvider(socketPath: string, world: World, waitSeconds: number): Promise<DriverClient> {
+async function waitForProvider(socketPath: string, world: World, waitSeconds: number): Promise<void> {
   console.error(
     [
       '',
@@ -238,11 +248,11 @@ async function waitForProvider(socketPath: string, world: World, waitSeconds: nu
         (v) => v,
         () => undefined,
       );
+      client.close();
       if (answered) {
         log(`provider on ${socketPath}: ${answered.runtimeName} ${answered.runtimeVersion}`);
-        return client;
+        return;
       }
-      client.close();
     }
     if (Date.now() > deadline) throw new Error(`no provider answered Version on ${socketPath} within ${waitSeconds} s`);
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -322,7 +332,7 @@ function renderTable(report: Report): string {
   const table = [header, header.map(() => '---'), ...lines].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
   const m = report.machine;
   const about =
-    `${m.cpus} × ${m.cpuModel}, ${m.memoryGb} GB, Node ${m.node}, load average at start ${m.loadAverageAtStart.join(' ')}; ` +
+    `${m.cpus} × ${m.cpuModel}, ${m.memoryGb} GB, bench on Node ${m.node}, provider on Node ${m.providerNode}, load average at start ${m.loadAverageAtStart.join(' ')}; ` +
     `${report.options.delayMs} ms injected on every AWS call; ${report.options.iterations} iterations (p99 of few samples is their maximum)`;
   return [table, '', about, ...errors.map((e) => `ERROR ${e}`)].join('\n');
 }

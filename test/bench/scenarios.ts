@@ -3,9 +3,7 @@
  * scenario uses identities (ServiceAccounts) of its own, so no scenario starts with another's caches warm.
  */
 import { mountRequest } from '../fixtures/mountRequest.js';
-import type { DriverClient } from '../harness/driverClient.js';
 import { stringify } from 'yaml';
-import type { MountRequestMessage, MountResponseMessage } from '../../src/server/proto.js';
 import {
   callWaves,
   countCalls,
@@ -18,13 +16,15 @@ import {
   sampleMemory,
   type CallCounts,
 } from './measure.js';
+import type { MountResponseMessage } from '../../src/server/proto.js';
+import type { MountClient } from './mountClient.js';
 import { benchObjects } from './spc.js';
 import { FAILOVER_REGION, mintMany, REGION, type World } from './world.js';
 
 export interface Target {
   /** `ours` or `other`: also the namespace suffix of its identities. */
   name: string;
-  client: DriverClient;
+  client: MountClient;
   /** http://host:port of /metrics, when the provider serves our metric names. */
   metricsUrl?: string;
   /** For /proc sampling (S3). */
@@ -78,7 +78,8 @@ const BENCH_OBJECTS_YAML = stringify(benchObjects());
 
 interface PodRequest {
   pod: string;
-  request: MountRequestMessage;
+  /** The encoded MountRequest (see MountClient). */
+  frame: Buffer;
 }
 
 interface Pod {
@@ -98,9 +99,9 @@ class Runner {
   ) {}
 
   /**
-   * The Mount the driver would send for `pod`. Built before the clock starts: the driver reads the
+   * The Mount the driver would send for `pod`, encoded. Built before the clock starts: the driver reads the
    * SecretProviderClass from its informer cache and only marshals it, while building the request here (YAML of 40
-   * objects, JSON) costs ~0.4 ms, which a storm of 100 built in a row would add to every pod's latency.
+   * objects, JSON, protobuf) costs ~0.4 ms, which a storm of 100 built in a row would add to every pod's latency.
    */
   request(pod: Pod, parameters: Record<string, string> = { region: REGION }): PodRequest {
     const request = mountRequest({
@@ -109,29 +110,37 @@ class Runner {
       objects: BENCH_OBJECTS_YAML,
       tokens: pod.tokens,
     });
-    return { pod: pod.name, request };
+    return { pod: pod.name, frame: this.target.client.encode(request) };
   }
 
   /** One Mount, timed from the call to its answer. */
-  async mount({ pod, request }: PodRequest): Promise<number> {
-    const started = performance.now();
-    let response: MountResponseMessage;
-    try {
-      response = await this.target.client.mount(request, 110_000);
-    } catch (err) {
-      this.errors.push(`${pod}: ${(err as Error).message}`);
-      return performance.now() - started;
-    }
-    const elapsed = performance.now() - started;
-    if (response.files.length !== BENCH_OBJECT_COUNT) {
-      this.errors.push(`${pod}: ${response.files.length} files instead of ${BENCH_OBJECT_COUNT}`);
-    }
-    return elapsed;
+  async mount(request: PodRequest): Promise<number> {
+    return (await this.storm([request]))[0]!;
   }
 
-  /** Every pod's Mount at once, as when a Deployment's pods are scheduled together. */
-  storm(requests: readonly PodRequest[]): Promise<number[]> {
-    return Promise.all(requests.map((request) => this.mount(request)));
+  /**
+   * Every pod's Mount at once, as when a Deployment's pods are scheduled together. Answers are decoded and checked
+   * once all are in: decoding one while others are still arriving would put it in their latency.
+   */
+  async storm(requests: readonly PodRequest[]): Promise<number[]> {
+    const timed = await Promise.all(requests.map((request) => this.timed(request)));
+    for (const { pod, response } of timed) {
+      const files = response?.().files;
+      if (files && files.length !== BENCH_OBJECT_COUNT) {
+        this.errors.push(`${pod}: ${files.length} files instead of ${BENCH_OBJECT_COUNT}`);
+      }
+    }
+    return timed.map((t) => t.elapsedMs);
+  }
+
+  private async timed({ pod, frame }: PodRequest): Promise<{ pod: string; elapsedMs: number; response?: () => MountResponseMessage }> {
+    const started = performance.now();
+    try {
+      return { pod, ...(await this.target.client.mount(frame, 110_000)) };
+    } catch (err) {
+      this.errors.push(`${pod}: ${(err as Error).message}`);
+      return { pod, elapsedMs: performance.now() - started };
+    }
   }
 
   /** Runs `work` with the proxy's record cleared, and returns the AWS calls it made with their waves. */

@@ -30,12 +30,12 @@ function accepts(socketPath: string): Promise<boolean> {
   });
 }
 
-async function startOnce(nodeArgs: string[], kubeconfigPath: string, awsEndpoint: string): Promise<number> {
+async function startOnce(node: string, nodeArgs: string[], kubeconfigPath: string, awsEndpoint: string): Promise<number> {
   const volume = mkdtempSync(join(tmpdir(), 'provider-start-'));
   const socketPath = join(volume, 'aws.sock');
   const started = performance.now();
   const child = spawn(
-    process.execPath,
+    node,
     [...nodeArgs, `--provider-volume=${volume}`, `--kubeconfig=${kubeconfigPath}`, '--metrics-addr=127.0.0.1:0'],
     {
       cwd: ROOT,
@@ -79,13 +79,14 @@ async function startOnce(nodeArgs: string[], kubeconfigPath: string, awsEndpoint
 
 /** `starts` starts of `node <nodeArgs…>`, one after another; the first one is a warm-up and is not counted. */
 export async function measureStartup(
+  node: string,
   nodeArgs: string[],
   starts: number,
   kubeconfigPath: string,
   awsEndpoint: string,
 ): Promise<StartupResult> {
-  await startOnce(nodeArgs, kubeconfigPath, awsEndpoint);
+  await startOnce(node, nodeArgs, kubeconfigPath, awsEndpoint);
   const samplesMs: number[] = [];
-  for (let i = 0; i < starts; i++) samplesMs.push(Math.round(await startOnce(nodeArgs, kubeconfigPath, awsEndpoint)));
+  for (let i = 0; i < starts; i++) samplesMs.push(Math.round(await startOnce(node, nodeArgs, kubeconfigPath, awsEndpoint)));
   return { command: `node ${nodeArgs.join(' ')}`, samplesMs, medianMs: median(samplesMs) };
 }

@@ -28,6 +28,8 @@ export interface World {
   proxy: FaultProxy;
   motoUrl: string;
   kubeconfigPath: string;
+  /** The Node.js the image runs (a pinned peer): what the provider is measured on unless --node says otherwise. */
+  imageNode: string;
   /** The apiserver's audit log of `get` on serviceaccounts, pods and nodes (see start/kubeApiserver.ts). */
   auditLogPath: string;
   core: CoreV1Api;
@@ -71,6 +73,7 @@ export async function startWorld(options: { proxyPort?: number; log: (line: stri
     proxy,
     motoUrl: moto.url,
     kubeconfigPath: kube.kubeconfigPath,
+    imageNode: binaries.imageNode,
     auditLogPath,
     core,
     setDelay(ms) {

@@ -310,8 +310,10 @@ async function main(): Promise<number> {
     recordsCap.unref();
     provider = await startProvider({
       kubeconfigPath: kube.kubeconfigPath,
-      // The built bundle with the image's node options (npm run soak builds it first), as production runs it.
+      // The built bundle on the image's Node.js with its node options (npm run soak builds it first), as production
+      // runs it.
       entry: new URL('../../dist/src/main.js', import.meta.url).pathname,
+      node: binaries.imageNode,
       // The default log level: one line per Mount, as in production.
       env: {
         AWS_ENDPOINT_URL: proxy.url,
