@@ -17,11 +17,6 @@ function readFlags(): ProviderFlags {
 // V8 at every collection, so setting it here, before the provider loads, is enough (a V8 without the flag prints a
 // warning and goes on).
 setFlagsFromString('--heap-growing-percent=20');
-// The provider waits on AWS and the API server; its own work per Mount is ~1.5 ms of CPU. Code tiers past V8's
-// baseline compiler (Maglev, TurboFan) gained no measurable CPU per Mount here, while their compiler zones and
-// optimized code held 13-15 MB of resident memory (README, Performance). Read at every tier-up decision, so setting
-// it before any code runs hot is enough.
-setFlagsFromString('--max-opt=1');
 
 async function main(): Promise<void> {
   const flags = readFlags();
