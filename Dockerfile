@@ -47,7 +47,7 @@ EXPOSE 8989
 # An ENTRYPOINT, not a CMD: Kubernetes `args` (the chart's flags) are appended to it. Memory (README, Performance):
 # a young generation of at most 2 x 8 MB (V8's default is 2 x 16) keeps a Mount storm's peak down at no measurable
 # latency; --max-opt=1 stops at V8's baseline compiler, 13-20 MB less resident for ~20 % less throughput when the CPU
-# is saturated (a container `command` without it undoes it); main.ts sets the heap growing factor.
+# is saturated (the chart's nodeOptions replace these options); main.ts sets the heap growing factor.
 # DEP0040: @kubernetes/client-node's fetch (node-fetch 2 → whatwg-url → tr46) requires the deprecated punycode module,
 # and Node 22 would print that deprecation to stderr on every start, outside the JSON logs.
 # `npm start`, the tests and the bench run the same options.

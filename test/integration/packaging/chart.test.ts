@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseFlags } from '../../../src/config/flags.js';
+import { imageEntrypoint } from '../../harness/imageCommand.js';
 import { usePeers } from '../../harness/peers.js';
 import {
   CHART_DIR,
@@ -86,6 +87,8 @@ describe('helm template with default values', () => {
     expect(flags).toMatchObject({ qps: 5, burst: 10, shutdownGraceMs: 20_000, mountTimeoutMs: 60_000, driverWritesSecrets: false });
     expect(flags.metricsAddr).toEqual({ host: '0.0.0.0', port: 8989 });
     expect(c.env).toBeUndefined();
+    // The image's entrypoint, with its own node options.
+    expect(c.command).toBeUndefined();
   });
 
   it('tags the image with the chart appVersion, which is the package version', async () => {
@@ -226,6 +229,15 @@ describe('helm template with custom values', () => {
     const bare = await template('bare', '--set', 'rbac.install=false', '--set', 'rbac.serviceAccountName=mine');
     expect(bare.map((o) => o.kind)).toEqual(['DaemonSet']);
     expect(one<DaemonSet>(bare, 'DaemonSet').spec.template.spec.serviceAccountName).toBe('mine');
+  });
+
+  it("with nodeOptions, runs the image's node and script with those options in place of the image's", async () => {
+    const options = ['--max-semi-space-size=8', '--disable-warning=DEP0040'];
+    const c = container(await template('opts', '--set-json', `nodeOptions=${JSON.stringify(options)}`));
+    const entrypoint = imageEntrypoint();
+    expect(entrypoint.args).toEqual([]);
+    expect(c.command).toEqual([entrypoint.node, ...options, entrypoint.script]);
+    expect(parseFlags(c.args).providerVolume).toBe('/var/run/secrets-store-csi-providers');
   });
 
   it('pins the image by digest when one is given', async () => {

@@ -137,6 +137,7 @@ export interface PodSpec {
 export interface Container {
   name: string;
   image: string;
+  command?: string[];
   args: string[];
   env?: { name: string; value: string }[];
   ports: { name: string; containerPort: number }[];
