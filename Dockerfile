@@ -1,10 +1,11 @@
 # syntax=docker/dockerfile:1
-# The provider image: compiled JavaScript and production dependencies on distroless Node.js 22 (LTS).
+# The provider image: the bundled provider on distroless Node.js 22 (LTS). The bundle holds every package it runs
+# (esbuild, npm run build), so the image ships no node_modules: ~120 MB less for every node to pull.
 #   docker buildx build --platform linux/amd64,linux/arm64 \
 #     --build-arg VERSION=$(node -p "require('./package.json').version") -t REGISTRY/aws-secrets-csi-provider:TAG .
-# Multi-arch without emulation: the build stages run on the builder's platform ($BUILDPLATFORM), which is sound
-# because the output is platform-neutral JavaScript and the production dependencies have no native addons (the
-# packaging test checks that). Only the final stage is per platform, and it runs no commands.
+# Multi-arch without emulation: the build stage runs on the builder's platform ($BUILDPLATFORM), which is sound
+# because the output is platform-neutral JavaScript without native addons (the packaging test checks that). Only the
+# final stage is per platform, and it runs no commands.
 # test/integration/packaging/image.test.ts performs these steps (COPY, RUN, ENTRYPOINT) in a temporary directory.
 
 # The version the image is labelled with; the build fails if it is not package.json's (what --version prints).
@@ -22,11 +23,6 @@ RUN npm run build
 ARG VERSION
 RUN test -z "$VERSION" || test "$VERSION" = "$(node -p 'require("./package.json").version')"
 
-FROM --platform=$BUILDPLATFORM node:22-bookworm-slim AS deps
-WORKDIR /src
-COPY package.json package-lock.json ./
-RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts --no-audit --no-fund
-
 FROM gcr.io/distroless/nodejs22-debian12:nonroot
 ARG VERSION
 LABEL org.opencontainers.image.title="aws-secrets-csi-provider" \
@@ -38,8 +34,10 @@ WORKDIR /app
 # The provider finds package.json (its name and version) and the proto by walking up from dist/src.
 COPY package.json ./
 COPY proto ./proto
-COPY --from=deps /src/node_modules ./node_modules
-COPY --from=build /src/dist/src ./dist/src
+# The bundle alone: its entry point and the chunks it loads on demand (tsc's per-module output beside them in dist/
+# is for type checking, not for running).
+COPY --from=build /src/dist/src/main.js ./dist/src/
+COPY --from=build /src/dist/src/chunks ./dist/src/chunks
 # distroless's nonroot user, numerically so that runAsNonRoot can verify it. The Helm chart runs the container
 # as uid 0 without any capability, to create its socket in the host's root-owned directory (chart README).
 USER 65532:65532
