@@ -102,10 +102,11 @@ async function main(): Promise<void> {
       }
       console.log('\nobject versions:');
       for (const version of response.objectVersion) console.log(`  ${version.id} = ${version.version}`);
-      console.log(`\nprovider log:\n${provider.output().trim()}`);
     } finally {
       await provider.stop();
     }
+    // Once it has stopped: a Mount's log line is written just after its answer, and the drain adds its own.
+    console.log(`\nprovider log:\n${provider.output().trim()}`);
   } finally {
     await stopAllPeers();
     rmSync(runDir, { recursive: true, force: true });
