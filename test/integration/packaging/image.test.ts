@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IRSA_AUDIENCE, POD_IDENTITY_AUDIENCE, ROLE_ANNOTATION } from '../../fixtures/identity.js';
 import { mountRequest } from '../../fixtures/mountRequest.js';
 import { connectDriverClient } from '../../harness/driverClient.js';
-import { imageNodeOptions } from '../../harness/imageCommand.js';
+import { imageEntrypoint, imageNodeOptions } from '../../harness/imageCommand.js';
 import { createServiceAccount, ensureNamespace, serviceAccountTokens } from '../../harness/kube.js';
 import { createSecret, putParameter } from '../../harness/moto.js';
 import { usePeers } from '../../harness/peers.js';
@@ -39,13 +39,11 @@ const runEnv = {
  * Dockerfile's major), not the machine's, with the image's node options.
  */
 function entrypoint(args: string[]) {
-  const [node, ...rest] = runtime.entrypoint ?? [];
-  expect(node).toBe('/nodejs/bin/node');
-  const nodeOptions = imageNodeOptions();
-  const [script, ...after] = rest.slice(nodeOptions.length);
+  expect(runtime.entrypoint?.[0]).toBe('/nodejs/bin/node');
+  const { nodeOptions, script, args: fixed } = imageEntrypoint();
   return {
     command: peers.binaries.imageNode,
-    args: [...nodeOptions, join(runtime.root, script as string), ...after, ...args],
+    args: [...nodeOptions, join(runtime.root, script), ...fixed, ...args],
     cwd: join(runtime.root, runtime.workdir),
   };
 }
