@@ -232,7 +232,7 @@ describe('helm template with custom values', () => {
   });
 
   it("with nodeOptions, runs the image's node and script with those options in place of the image's", async () => {
-    const options = ['--max-semi-space-size=8', '--disable-warning=DEP0040'];
+    const options = ['--max-semi-space-size=8'];
     const c = container(await template('opts', '--set-json', `nodeOptions=${JSON.stringify(options)}`));
     const entrypoint = imageEntrypoint();
     expect(entrypoint.args).toEqual([]);

@@ -111,6 +111,21 @@ describe('the Dockerfile', () => {
     expect(packages.sort()).toEqual(['@aws-sdk/signature-v4-crt', '@aws-sdk/signature-v4a', 'bufferutil', 'encoding', 'utf-8-validate']);
   });
 
+  it("loads undici (Node's fetch, ~14 MB resident) only when fetch is called, not by importing any of its files", async () => {
+    // On Node 22, an ES module import of `http` alone loads undici (scripts/bundle.mjs says why); the bundle imports
+    // `http` through require, and only Pod Identity calls fetch.
+    const chunks = join(runtime.root, runtime.workdir, 'dist/src/chunks');
+    const script = `
+      const { readdirSync } = await import('node:fs');
+      const undici = () => process.moduleLoadList.includes('NativeModule internal/deps/undici/undici');
+      for (const file of readdirSync(${JSON.stringify(chunks)})) await import(${JSON.stringify(`${chunks}/`)} + file);
+      const imported = undici();
+      await fetch('http://127.0.0.1:1').catch(() => {});
+      console.log(JSON.stringify({ imported, fetched: undici() }));`;
+    const { stdout } = await run(peers.binaries.imageNode, [...imageNodeOptions(), '--input-type=module', '-e', script]);
+    expect(JSON.parse(stdout)).toEqual({ imported: false, fetched: true });
+  });
+
   it('npm start runs the bundle with the node options of the image', async () => {
     const { scripts } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     expect(imageNodeOptions()).toContain('--max-semi-space-size=8');
