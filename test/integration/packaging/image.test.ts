@@ -128,7 +128,7 @@ describe('the Dockerfile', () => {
 
   it('npm start runs the bundle with the node options of the image', async () => {
     const { scripts } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    expect(imageNodeOptions()).toContain('--max-semi-space-size=8');
+    expect(imageNodeOptions()).toContain('--max-semi-space-size=1');
     expect(scripts.start).toBe(['node', ...imageNodeOptions(), 'dist/src/main.js'].join(' '));
   });
 
