@@ -45,8 +45,8 @@ USER 65532:65532
 EXPOSE 8989
 # An ENTRYPOINT, not a CMD: Kubernetes `args` (the chart's flags) are appended to it. Memory (README, Performance):
 # a young generation of at most 2 x 1 MB (V8's default is 2 x 16) keeps the provider's resident memory ~15 MB lower
-# through a Mount storm, for ~10-20 % more CPU per Mount and no measurable latency; --max-opt=1 stops at V8's
-# baseline compiler, 13-20 MB less resident for ~20 % less throughput when the CPU is saturated (the chart's
-# nodeOptions replace these options); main.ts sets the heap growing factor.
+# through a Mount storm, for ~10 % less throughput when the CPU is saturated and no measurable latency; --max-opt=1
+# stops at V8's baseline compiler, 13-20 MB less resident for ~20 % less throughput when the CPU is saturated (the
+# chart's nodeOptions replace these options); main.ts sets the heap growing factor.
 # `npm start`, the tests and the bench run the same options.
 ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=1", "--max-opt=1", "/app/dist/src/main.js"]

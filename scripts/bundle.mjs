@@ -39,7 +39,7 @@ function httpThroughRequire() {
   };
 }
 
-rmSync(`${root}/dist/src/chunks`, { recursive: true, force: true });
+rmSync(`${root}dist/src/chunks`, { recursive: true, force: true });
 await esbuild.build({
   absWorkingDir: root,
   entryPoints: ['src/main.ts'],
