@@ -10,9 +10,15 @@
 
 # The version the image is labelled with; the build fails if it is not package.json's (what --version prints).
 ARG VERSION=""
+# The runtime image, named once: the build fills the compile cache with this image's own Node.js.
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs22-debian12:nonroot
+
+# The runtime's Node.js for the builder's platform: it runs on the build stage's Debian (the same glibc).
+FROM --platform=$BUILDPLATFORM ${RUNTIME_IMAGE} AS runtime-node
 
 FROM --platform=$BUILDPLATFORM node:22-bookworm-slim AS build
-WORKDIR /src
+# The runtime's path: Node.js files each compile cache entry under the script's absolute path.
+WORKDIR /app
 COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
@@ -20,11 +26,17 @@ COPY proto ./proto
 COPY scripts/bundle.mjs ./scripts/
 COPY src ./src
 RUN npm run build
+# V8's compiled code for the bundle, ~100 ms of each start (scripts/compile-cache.mjs). Made with the ENTRYPOINT's
+# node options, for the image's user and for uid 0 (the chart's); a start with other options, or on an architecture
+# other than the builder's, compiles as it would without the cache.
+COPY --from=runtime-node /nodejs ./runtime-node
+COPY scripts/compile-cache.mjs ./scripts/
+RUN runtime-node/bin/node --max-semi-space-size=1 --max-opt=1 scripts/compile-cache.mjs dist/compile-cache 65532 0
 # Declared late so that a new VERSION re-runs only this check, not npm ci and the build.
 ARG VERSION
 RUN test -z "$VERSION" || test "$VERSION" = "$(node -p 'require("./package.json").version')"
 
-FROM gcr.io/distroless/nodejs22-debian12:nonroot
+FROM ${RUNTIME_IMAGE}
 ARG VERSION
 LABEL org.opencontainers.image.title="aws-secrets-csi-provider" \
       org.opencontainers.image.description="Secrets Store CSI driver provider for AWS Secrets Manager and SSM Parameter Store" \
@@ -37,8 +49,10 @@ COPY package.json ./
 COPY proto ./proto
 # The bundle alone: its entry point and the chunks it loads on demand (tsc's per-module output beside them in dist/
 # is for type checking, not for running).
-COPY --from=build /src/dist/src/main.js ./dist/src/
-COPY --from=build /src/dist/src/chunks ./dist/src/chunks
+COPY --from=build /app/dist/src/main.js ./dist/src/
+COPY --from=build /app/dist/src/chunks ./dist/src/chunks
+COPY --from=build /app/dist/compile-cache ./dist/compile-cache
+ENV NODE_COMPILE_CACHE=/app/dist/compile-cache
 # distroless's nonroot user, numerically so that runAsNonRoot can verify it. The Helm chart runs the container
 # as uid 0 without any capability, to create its socket in the host's root-owned directory (chart README).
 USER 65532:65532

@@ -108,10 +108,13 @@ export function createProvider(
     async start() {
       await server.listen(socketPath);
       const metricsPort = await observability.listen(flags.metricsAddr.host, flags.metricsAddr.port);
-      cluster.warmUp().catch((err: unknown) => {
-        // Not fatal: a Mount whose SecretProviderClass needs no lookup still works, the others say why they fail.
-        logger.error({ error: err instanceof Error ? err.message : String(err) }, 'kubernetes client not ready');
-      });
+      cluster.warmUp().then(
+        () => logger.info('kubernetes client ready'),
+        (err: unknown) => {
+          // Not fatal: a Mount whose SecretProviderClass needs no lookup still works, the others say why they fail.
+          logger.error({ error: err instanceof Error ? err.message : String(err) }, 'kubernetes client not ready');
+        },
+      );
       return { socketPath, metricsPort };
     },
     async close(graceMs) {

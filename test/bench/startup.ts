@@ -30,7 +30,7 @@ function accepts(socketPath: string): Promise<boolean> {
   });
 }
 
-async function startOnce(node: string, nodeArgs: string[], kubeconfigPath: string, awsEndpoint: string): Promise<number> {
+async function startOnce(node: string, nodeArgs: string[], kubeconfigPath: string, awsEndpoint: string, env: Record<string, string>): Promise<number> {
   const volume = mkdtempSync(join(tmpdir(), 'provider-start-'));
   const socketPath = join(volume, 'aws.sock');
   const started = performance.now();
@@ -45,6 +45,7 @@ async function startOnce(node: string, nodeArgs: string[], kubeconfigPath: strin
         AWS_ENDPOINT_URL: awsEndpoint,
         AWS_EC2_METADATA_DISABLED: 'true',
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        ...env,
       },
       stdio: ['ignore', 'ignore', 'pipe'],
     },
@@ -77,16 +78,35 @@ async function startOnce(node: string, nodeArgs: string[], kubeconfigPath: strin
   }
 }
 
-/** `starts` starts of `node <nodeArgs…>`, one after another; the first one is a warm-up and is not counted. */
-export async function measureStartup(
-  node: string,
-  nodeArgs: string[],
+export interface StartVariant {
+  node: string;
+  nodeArgs: string[];
+  /** Added to the provider's environment. */
+  env?: Record<string, string>;
+}
+
+/**
+ * `starts` starts of each variant (`node <nodeArgs…>`), one after another and taking turns, so that the machine's
+ * drift over the run weighs on each alike; each variant's first start is a warm-up and is not counted.
+ */
+export async function measureStartups<Name extends string>(
+  variants: Record<Name, StartVariant>,
   starts: number,
   kubeconfigPath: string,
   awsEndpoint: string,
-): Promise<StartupResult> {
-  await startOnce(node, nodeArgs, kubeconfigPath, awsEndpoint);
-  const samplesMs: number[] = [];
-  for (let i = 0; i < starts; i++) samplesMs.push(Math.round(await startOnce(node, nodeArgs, kubeconfigPath, awsEndpoint)));
-  return { command: `node ${nodeArgs.join(' ')}`, samplesMs, medianMs: median(samplesMs) };
+): Promise<Record<Name, StartupResult>> {
+  const entries = Object.entries(variants) as [Name, StartVariant][];
+  const samples = new Map<Name, number[]>(entries.map(([name]) => [name, []]));
+  for (let round = 0; round <= starts; round++) {
+    for (const [name, { node, nodeArgs, env = {} }] of entries) {
+      const ms = await startOnce(node, nodeArgs, kubeconfigPath, awsEndpoint, env);
+      if (round > 0) samples.get(name)!.push(Math.round(ms));
+    }
+  }
+  return Object.fromEntries(
+    entries.map(([name, { nodeArgs }]) => {
+      const samplesMs = samples.get(name)!;
+      return [name, { command: `node ${nodeArgs.join(' ')}`, samplesMs, medianMs: median(samplesMs) }];
+    }),
+  ) as Record<Name, StartupResult>;
 }

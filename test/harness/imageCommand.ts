@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { parseDockerfile } from '../integration/packaging/dockerfile.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -21,4 +21,17 @@ export function imageEntrypoint(): { node: string; nodeOptions: string[]; script
  */
 export function imageNodeOptions(): string[] {
   return imageEntrypoint().nodeOptions;
+}
+
+/**
+ * Where the image's compile cache is for a bundle built in this checkout: the runtime stage's NODE_COMPILE_CACHE
+ * (absolute in the image) taken relative to its WORKDIR, here below the checkout (scripts/compile-cache.mjs fills it).
+ */
+export function imageCompileCacheDir(): string {
+  const instructions = parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
+  const runtime = instructions.slice(instructions.findLastIndex((i) => i.keyword === 'FROM'));
+  const workdir = runtime.findLast((i) => i.keyword === 'WORKDIR')?.rest;
+  const cache = runtime.map((i) => (i.keyword === 'ENV' ? /^NODE_COMPILE_CACHE=(\S+)$/.exec(i.rest)?.[1] : undefined)).findLast(Boolean);
+  if (workdir === undefined || cache === undefined) throw new Error("the Dockerfile's runtime stage sets no WORKDIR or no NODE_COMPILE_CACHE");
+  return join(ROOT, posix.relative(workdir, cache));
 }

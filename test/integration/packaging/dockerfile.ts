@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { cp, mkdir, readFile, stat } from 'node:fs/promises';
+import { cp, lstat, mkdir, readFile, readlink, stat, symlink } from 'node:fs/promises';
 import { basename, join, posix } from 'node:path';
 
 /**
@@ -7,7 +7,8 @@ import { basename, join, posix } from 'node:path';
  * context or from an earlier stage, RUN with bash in the stage's WORKDIR, ARG, ENV, LABEL, ENTRYPOINT. Absolute
  * paths of a stage map into its directory. Only the instructions our Dockerfile uses are understood; any other is
  * an error, so the Dockerfile cannot grow a step this test silently skips. What it cannot check is the base images:
- * RUN uses this machine's node and npm (offline, from the npm cache), and the runtime stage runs no command.
+ * RUN uses this machine's node and npm (offline, from the npm cache), a base image's files are what `imageFiles`
+ * says of them, and the runtime stage runs no command.
  */
 export interface Stage {
   name: string;
@@ -68,6 +69,8 @@ export interface BuildOptions {
   runEnv: Record<string, string | undefined>;
   /** The context paths a COPY may take (those .dockerignore does not exclude). */
   isIgnored(path: string): boolean;
+  /** What a base image holds that the Dockerfile uses, by image: absolute path in the image → path on this machine. */
+  imageFiles?: Record<string, Record<string, string>>;
 }
 
 export async function build(options: BuildOptions): Promise<Stage[]> {
@@ -96,6 +99,11 @@ export async function build(options: BuildOptions): Promise<Stage[]> {
         const name = match[2] ?? String(stages.length);
         stage = { name, image: substitute(match[1] as string, globalArgs), root: join(options.workDir, `stage-${name}`), workdir: '/', args: {}, env: {}, labels: {}, expose: [], runs: [] };
         await mkdir(stage.root, { recursive: true });
+        for (const [inImage, onMachine] of Object.entries(options.imageFiles?.[stage.image] ?? {})) {
+          const path = join(stage.root, inImage);
+          await mkdir(join(path, '..'), { recursive: true });
+          await symlink(onMachine, path);
+        }
         stages.push(stage);
         break;
       }
@@ -139,6 +147,12 @@ export async function build(options: BuildOptions): Promise<Stage[]> {
           }
           const isDir = (await stat(sourcePath)).isDirectory();
           const target = isDir || !dest.endsWith('/') ? mapped(s, dest) : join(mapped(s, dest), basename(source));
+          if ((await lstat(sourcePath)).isSymbolicLink()) {
+            // A base image's files (imageFiles): linked, not copied, as they are on this machine.
+            await mkdir(join(target, '..'), { recursive: true });
+            await symlink(await readlink(sourcePath), target);
+            continue;
+          }
           await mkdir(isDir ? target : join(target, '..'), { recursive: true });
           await cp(sourcePath, target, { recursive: true });
         }

@@ -1,8 +1,8 @@
 import { execFile, spawn } from 'node:child_process';
 import { isBuiltin } from 'node:module';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, posix } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IRSA_AUDIENCE, POD_IDENTITY_AUDIENCE, ROLE_ANNOTATION } from '../../fixtures/identity.js';
@@ -34,6 +34,12 @@ const runEnv = {
   npm_config_update_notifier: 'false',
 };
 
+/** The runtime stage's ENV, its paths mapped into the stage's directory as the files are. */
+function runtimeEnv(): Record<string, string> {
+  const cache = runtime.env.NODE_COMPILE_CACHE;
+  return cache === undefined ? runtime.env : { ...runtime.env, NODE_COMPILE_CACHE: join(runtime.root, cache) };
+}
+
 /**
  * The image's entrypoint, run on this machine: its /nodejs/bin/node is the image's Node.js release (a pinned peer, the
  * Dockerfile's major), not the machine's, with the image's node options.
@@ -50,6 +56,8 @@ function entrypoint(args: string[]) {
 
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'image-'));
+  // The build fills the compile cache as the image's user too, who must reach the stages' files.
+  await chmod(workDir, 0o755);
   version = (JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
   stages = await build({
     context: ROOT,
@@ -58,6 +66,8 @@ beforeAll(async () => {
     buildArgs: { VERSION: version },
     runEnv,
     isIgnored: dockerignore(await readFile(join(ROOT, '.dockerignore'), 'utf8')),
+    // What the build takes from the runtime image: its Node.js, here the pinned release of the same major.
+    imageFiles: { 'gcr.io/distroless/nodejs22-debian12:nonroot': { '/nodejs': dirname(dirname(peers.binaries.imageNode)) } },
   });
   runtime = stages.at(-1) as Stage;
 }, 300_000);
@@ -69,8 +79,9 @@ describe('the Dockerfile', () => {
     const { stdout } = await run(peers.binaries.imageNode, ['--version']);
     const major = /^v(\d+)\./.exec(stdout)?.[1];
     expect(['22', '24']).toContain(major);
-    for (const stage of stages.slice(0, -1)) expect(stage.image).toMatch(new RegExp(`^node:${major}-`));
     expect(runtime.image).toMatch(new RegExp(`^gcr\\.io/distroless/nodejs${major}-debian\\d+(:nonroot)?$`));
+    // The stages before the runtime: the runtime image itself (its Node.js, for the compile cache), and the build.
+    for (const stage of stages.slice(0, -1)) expect(stage.image).toMatch(new RegExp(`^(node:${major}-|${runtime.image.replace(/[.]/g, '\\.')}$)`));
     expect(runtime.user).toMatch(/^[1-9]\d*:[1-9]\d*$/);
     expect(runtime.runs).toEqual([]);
     expect(runtime.expose).toEqual(['8989']);
@@ -92,6 +103,7 @@ describe('the Dockerfile', () => {
   it('ships the bundle, the proto and package.json: no node_modules, no native addons (one build, every architecture)', async () => {
     const app = join(runtime.root, runtime.workdir);
     expect((await readdir(app)).sort()).toEqual(['dist', 'package.json', 'proto']);
+    expect((await readdir(join(app, 'dist'))).sort()).toEqual(['compile-cache', 'src']);
     expect((await readdir(join(app, 'dist/src'))).sort()).toEqual(['chunks', 'main.js']);
     const bundle = join(app, 'dist/src');
     const files = (await readdir(bundle, { recursive: true })).filter((f) => /\.[cm]?js$/.test(f));
@@ -132,9 +144,73 @@ describe('the Dockerfile', () => {
     expect(scripts.start).toBe(['node', ...imageNodeOptions(), 'dist/src/main.js'].join(' '));
   });
 
+  it("ships a compile cache made with the entrypoint's node options, for the image's user and the chart's, at the paths it runs from", async () => {
+    const build = stages.find((s) => s.name === 'build') as Stage;
+    const fill = build.runs.find((r) => r.includes('scripts/compile-cache.mjs')) as string;
+    const [, options, dir, users] = /^\S+\/node((?: --\S+)*) scripts\/compile-cache\.mjs (\S+)((?: \d+)+)$/.exec(fill) ?? [];
+    expect(options?.trim().split(' '), fill).toEqual(imageNodeOptions());
+    // Node.js keys each entry by the file's absolute path: the build fills it where the runtime runs from.
+    expect(build.workdir).toBe(runtime.workdir);
+    expect(runtime.env.NODE_COMPILE_CACHE).toBe(posix.join(runtime.workdir, dir!));
+    const chartUser = parseManifest(await readFile(join(ROOT, 'deploy/aws-secrets-csi-provider.yaml'), 'utf8'));
+    const uids = users!.trim().split(' ').map(Number);
+    expect(uids.sort()).toEqual([Number(container(chartUser).securityContext.runAsUser), Number(runtime.user?.split(':')[0])].sort());
+    const built = join(build.root, build.workdir, dir!);
+    const shipped = join(runtime.root, runtime.workdir, dir!);
+    const files = (await readdir(built, { recursive: true })).sort();
+    expect((await readdir(shipped, { recursive: true })).sort()).toEqual(files);
+    // Not the provider's to rewrite: its next start would run what it wrote.
+    for (const file of files) expect((await stat(join(built, file))).uid, file).toBe(0);
+  });
+
+  it('starts from its compile cache: every file the provider loads is compiled code from the cache, as either user', async () => {
+    // From the build stage's files, where the entries' absolute paths are the ones the cache was made for.
+    const build = stages.find((s) => s.name === 'build') as Stage;
+    const app = join(build.root, build.workdir);
+    const uids = /compile-cache\.mjs \S+((?: \d+)+)$/.exec(build.runs.find((r) => r.includes('compile-cache.mjs'))!)![1]!.trim().split(' ').map(Number);
+    for (const uid of uids) {
+      const volume = await mkdtemp(join(tmpdir(), 'image-cache-'));
+      await chown(volume, uid, uid);
+      // Never called: the provider only loads its Kubernetes client at start.
+      const kubeconfig = join(volume, 'kubeconfig');
+      await writeFile(kubeconfig, 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n', { mode: 0o644 });
+      const child = spawn(
+        join(build.root, 'app/runtime-node/bin/node'),
+        [...imageNodeOptions(), join(app, 'dist/src/main.js'), `--provider-volume=${volume}`, `--kubeconfig=${kubeconfig}`, '--metrics-addr=127.0.0.1:0'],
+        {
+          cwd: app,
+          uid,
+          gid: uid,
+          env: { PATH: process.env.PATH, NODE_COMPILE_CACHE: join(app, 'dist/compile-cache'), NODE_DEBUG_NATIVE: 'COMPILE_CACHE' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      const verdicts = () => [...output.matchAll(/\[compile cache\] cache for file:\/\/\S+\/dist\/src\/(\S+) was (\w+)/g)].map(([, file, verdict]) => ({ file: file!, verdict: verdict! }));
+      try {
+        const deadline = Date.now() + 30_000;
+        // The Kubernetes client is the last file a start loads.
+        while (!verdicts().some((v) => v.file.startsWith('chunks/coreApi-'))) {
+          if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the provider did not load its Kubernetes client as user ${uid}:\n${output}`);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      } finally {
+        child.kill('SIGTERM');
+        await exited;
+        await rm(volume, { recursive: true, force: true });
+      }
+      const files = verdicts().map((v) => v.file);
+      for (const loaded of ['main.js', 'chunks/provider-', 'chunks/coreApi-']) expect(files.some((f) => f.startsWith(loaded)), `${loaded} as user ${uid}`).toBe(true);
+      expect(verdicts().filter((v) => v.verdict !== 'accepted'), `as user ${uid}:\n${output}`).toEqual([]);
+    }
+  });
+
   it('answers --version with the package version', async () => {
     const { command, args, cwd } = entrypoint(['--version']);
-    const { stdout } = await run(command, args, { cwd, env: { PATH: process.env.PATH, ...runtime.env } });
+    const { stdout } = await run(command, args, { cwd, env: { PATH: process.env.PATH, ...runtimeEnv() } });
     expect(stdout).toBe(`aws-secrets-csi-provider ${version}\n`);
   });
 
@@ -149,7 +225,7 @@ describe('the Dockerfile', () => {
     const { command, args: argv, cwd } = entrypoint([...args, `--kubeconfig=${peers.kube.kubeconfigPath}`]);
     const child = spawn(command, argv, {
       cwd,
-      env: { PATH: process.env.PATH, ...runtime.env, AWS_REGION: 'us-east-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      env: { PATH: process.env.PATH, ...runtimeEnv(), AWS_REGION: 'us-east-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -197,7 +273,7 @@ describe('the Dockerfile', () => {
       entry: join(runtime.root, runtime.workdir, 'dist/src/main.js'),
       node: peers.binaries.imageNode,
       args: [`--pod-identity-endpoint-ipv4=${agent.ipv4Url}`, `--pod-identity-endpoint-ipv6=${agent.ipv6Url}`],
-      env: { ...runtime.env, AWS_ENDPOINT_URL: peers.motoUrl },
+      env: { ...runtimeEnv(), AWS_ENDPOINT_URL: peers.motoUrl },
     });
     try {
       const objects = [
