@@ -2,7 +2,7 @@
 // so that a start reads compiled code instead of parsing ~3 MB of JavaScript (~100 ms of a ~500 ms start, README,
 // Performance). Run it with the node binary and the node options the provider will run with, and name every user id
 // it will run as:
-//   node --max-semi-space-size=1 --max-opt=1 scripts/compile-cache.mjs dist/compile-cache 0 65532
+//   node --max-semi-space-size=1 --max-opt=1 --experimental-async-context-frame scripts/compile-cache.mjs dist/compile-cache 0 65532
 // Node.js files the cache under a directory named for its version, the CPU architecture, a hash of the V8 options
 // and the user id, and each entry under the script's absolute path. A start that differs in any of these (other node
 // options, another architecture, the files moved) compiles as if there were no cache: it is slower, never wrong.

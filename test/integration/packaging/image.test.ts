@@ -14,6 +14,8 @@ import { createSecret, putParameter } from '../../harness/moto.js';
 import { usePeers } from '../../harness/peers.js';
 import { usePodIdentityAgent } from '../../harness/podIdentityAgent.js';
 import { startProvider } from '../../harness/provider.js';
+import { startFaultProxy } from '../../harness/faultProxy.js';
+import { issuedAccessKeys } from '../identity/support.js';
 import { build, dockerignore, runIn, type Stage } from './dockerfile.js';
 import { ROOT, container, parseManifest } from './support.js';
 
@@ -295,6 +297,64 @@ describe('the Dockerfile', () => {
       expect(provider.output()).not.toMatch(/"level":(40|50)|Warning/);
     } finally {
       await provider.stop();
+    }
+  });
+
+  it("signs every AWS request as the identity that sent it, many identities mounting at once, on the image's Node.js and options", async () => {
+    // The SDK clients are shared by every identity of a region, and AsyncLocalStorage tells each request its signer:
+    // this is that, on the runtime and with the AsyncLocalStorage implementation (node options) that users get.
+    const region = 'ap-south-1';
+    const namespace = `image-signers-${Date.now().toString(36)}`;
+    await ensureNamespace(namespace);
+    const tenants = ['t0', 't1', 't2', 't3', 't4'];
+    const pods = [0, 1, 2, 3];
+    const roleOf = (tenant: string) => `arn:aws:iam::123456789012:role/${namespace}-${tenant}`;
+    for (const tenant of tenants) {
+      await createServiceAccount(namespace, tenant, { [ROLE_ANNOTATION]: roleOf(tenant) });
+      for (const pod of pods) await createSecret(region, `${namespace}/${tenant}/${pod}`, `${tenant}/${pod}`);
+    }
+    const proxy = await startFaultProxy(peers.motoUrl);
+    const provider = await startProvider({
+      kubeconfigPath: peers.kube.kubeconfigPath,
+      entry: join(runtime.root, runtime.workdir, 'dist/src/main.js'),
+      node: peers.binaries.imageNode,
+      env: { ...runtimeEnv(), AWS_ENDPOINT_URL: proxy.url },
+    });
+    try {
+      const tokens = Object.fromEntries(
+        await Promise.all(tenants.map(async (t) => [t, await serviceAccountTokens(namespace, t, [IRSA_AUDIENCE, POD_IDENTITY_AUDIENCE])] as const)),
+      );
+      const mount = (tenant: string, pod: number) =>
+        provider.client
+          .mount(
+            mountRequest({
+              pod: { namespace, name: `${tenant}-${pod}`, serviceAccountName: tenant },
+              parameters: { region },
+              objects: [{ objectName: `${namespace}/${tenant}/${pod}`, objectType: 'secretsmanager', objectAlias: 'secret' }],
+              tokens: tokens[tenant]!,
+            }),
+          )
+          .then((response) => ({ expected: `${tenant}/${pod}`, contents: response.files[0]?.contents.toString() }));
+      // Each identity's credentials and ServiceAccount first, so that in the storm every Mount goes straight to its
+      // fetch and the requests of all identities are sent in the same few ticks, interleaved.
+      for (const tenant of tenants) await mount(tenant, 0);
+      proxy.clearRecords();
+      // Each pod its own secret, so that no two Mounts share a fetch and each one signs its own calls.
+      const storm = await Promise.all(tenants.flatMap((tenant) => pods.map((pod) => mount(tenant, pod))));
+      for (const { expected, contents } of storm) expect(contents).toBe(expected);
+
+      const keys = Object.fromEntries(await Promise.all(tenants.map(async (t) => [t, await issuedAccessKeys(roleOf(t))] as const)));
+      for (const tenant of tenants) expect(keys[tenant], tenant).toHaveLength(1);
+      const fetches = proxy.records.filter((r) => r.service === 'secretsmanager');
+      expect(fetches).toHaveLength(tenants.length * pods.length);
+      for (const fetch of fetches) {
+        expect(fetch.secretIds, 'one tenant per call').toHaveLength(1);
+        const owner = fetch.secretIds[0]!.split('/')[1]!;
+        expect(fetch.accessKeyId, fetch.secretIds[0]).toBe(keys[owner]![0]);
+      }
+    } finally {
+      await provider.stop();
+      await proxy.close();
     }
   });
 });
