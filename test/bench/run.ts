@@ -137,13 +137,19 @@ async function main(): Promise<void> {
     report.floor = await measureFloor(world, 5);
     log(`floor: the calls made directly take ${report.floor.firstMs} ms (first) / ${report.floor.repeatMs} ms (repeat)`);
 
+    // As the image's build does: a compile cache made by this node with the image's node options, which the image
+    // runs with (S5 also starts without it).
+    const compileCache = imageCompileCacheDir();
+    if (!args['skip-ours']) {
+      execFileSync(node, [...imageNodeOptions(), join(ROOT, 'scripts/compile-cache.mjs'), compileCache], { stdio: ['ignore', 'ignore', 'inherit'] });
+    }
     if (!args['skip-ours']) {
       const ours = await startProvider({
         kubeconfigPath: world.kubeconfigPath,
         entry,
         node,
         // Default flags and log level (one info line per Mount), as production runs it.
-        env: { AWS_ENDPOINT_URL: world.proxy.url, NODE_OPTIONS: args['node-options'] },
+        env: { AWS_ENDPOINT_URL: world.proxy.url, NODE_COMPILE_CACHE: compileCache, NODE_OPTIONS: args['node-options'] },
       });
       providers.push(ours);
       const client = await MountClient.connect(ours.socketPath);
@@ -172,9 +178,6 @@ async function main(): Promise<void> {
 
     if (only.has('s5') && !args['skip-ours']) {
       world.setDelay(0);
-      // As the image's build does: a compile cache made by this node with the image's node options.
-      const compileCache = imageCompileCacheDir();
-      execFileSync(node, [...imageNodeOptions(), join(ROOT, 'scripts/compile-cache.mjs'), compileCache], { stdio: ['ignore', 'ignore', 'inherit'] });
       log('S5: starts of the built entry point, with the compile cache and without, in turns …');
       const built = { node, nodeArgs: [...imageNodeOptions(), entry] };
       const { cached, uncached } = await measureStartups(
