@@ -11,7 +11,7 @@
  *                     [--provider-command 'exec ascp --provider-volume=DIR …'] [--skip-ours]]
  *                    [--s3-accounts 20] [--s3-pods-per-account 10] [--s3-rounds 3] [--s3-idle-seconds 40]
  *                    [--proxy-port PORT] [--wait-seconds 600] [--starts 9] [--no-build] [--tsx-starts 3]
- *                    [--node-options="--import=/tmp/profiler.mjs"] [--node PATH]
+ *                    [--node-options="--import=/tmp/profiler.mjs"] [--node PATH] [--entrypoint-options="--max-opt=1 …"]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -59,6 +59,11 @@ const { values: args } = parseArgs({
     'node-options': { type: 'string' },
     /** The node binary that runs our built provider (S1–S5); default: the image's Node.js, a pinned test peer. */
     node: { type: 'string' },
+    /**
+     * Node options of our provider in place of the Dockerfile ENTRYPOINT's, space-separated, as the chart's nodeOptions
+     * replace them: e.g. for a Node 24 `--node`, which rejects --experimental-async-context-frame.
+     */
+    'entrypoint-options': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -92,7 +97,7 @@ const log = (line: string) => console.error(`[bench ${new Date().toISOString().s
 
 interface Report {
   startedAt: string;
-  machine: { cpus: number; cpuModel: string; memoryGb: number; loadAverageAtStart: number[]; node: string; providerNode: string };
+  machine: { cpus: number; cpuModel: string; memoryGb: number; loadAverageAtStart: number[]; node: string; providerNode: string; providerNodeOptions: string };
   options: BenchOptions;
   targets: Record<string, TargetResults>;
   startup?: { built?: StartupResult; uncached?: StartupResult; tsx?: StartupResult };
@@ -112,6 +117,7 @@ async function main(): Promise<void> {
       loadAverageAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
       node: process.version,
       providerNode: '',
+      providerNodeOptions: '',
     },
     options,
     targets: {},
@@ -126,7 +132,9 @@ async function main(): Promise<void> {
   const proxyPort = args['proxy-port'] === undefined ? undefined : int('proxy-port');
   const world = await startWorld({ proxyPort, log });
   const node = args.node ?? world.imageNode;
+  const nodeOptions = args['entrypoint-options']?.split(/\s+/).filter(Boolean) ?? imageNodeOptions();
   report.machine.providerNode = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
+  report.machine.providerNodeOptions = nodeOptions.join(' ');
   const providers: RunningProvider[] = [];
   const clients: MountClient[] = [];
   const others: ChildProcess[] = [];
@@ -141,13 +149,14 @@ async function main(): Promise<void> {
     // runs with (S5 also starts without it).
     const compileCache = imageCompileCacheDir();
     if (!args['skip-ours']) {
-      execFileSync(node, [...imageNodeOptions(), join(ROOT, 'scripts/compile-cache.mjs'), compileCache], { stdio: ['ignore', 'ignore', 'inherit'] });
+      execFileSync(node, [...nodeOptions, join(ROOT, 'scripts/compile-cache.mjs'), compileCache], { stdio: ['ignore', 'ignore', 'inherit'] });
     }
     if (!args['skip-ours']) {
       const ours = await startProvider({
         kubeconfigPath: world.kubeconfigPath,
         entry,
         node,
+        nodeOptions,
         // Default flags and log level (one info line per Mount), as production runs it.
         env: { AWS_ENDPOINT_URL: world.proxy.url, NODE_COMPILE_CACHE: compileCache, NODE_OPTIONS: args['node-options'] },
       });
@@ -179,7 +188,7 @@ async function main(): Promise<void> {
     if (only.has('s5') && !args['skip-ours']) {
       world.setDelay(0);
       log('S5: starts of the built entry point, with the compile cache and without, in turns …');
-      const built = { node, nodeArgs: [...imageNodeOptions(), entry] };
+      const built = { node, nodeArgs: [...nodeOptions, entry] };
       const { cached, uncached } = await measureStartups(
         { cached: { ...built, env: { NODE_COMPILE_CACHE: compileCache } }, uncached: built },
         int('starts'),
@@ -345,7 +354,7 @@ function renderTable(report: Report): string {
   const table = [header, header.map(() => '---'), ...lines].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
   const m = report.machine;
   const about =
-    `${m.cpus} × ${m.cpuModel}, ${m.memoryGb} GB, bench on Node ${m.node}, provider on Node ${m.providerNode}, load average at start ${m.loadAverageAtStart.join(' ')}; ` +
+    `${m.cpus} × ${m.cpuModel}, ${m.memoryGb} GB, bench on Node ${m.node}, provider on Node ${m.providerNode} (${m.providerNodeOptions}), load average at start ${m.loadAverageAtStart.join(' ')}; ` +
     `${report.options.delayMs} ms injected on every AWS call; ${report.options.iterations} iterations (p99 of few samples is their maximum)`;
   return [table, '', about, ...errors.map((e) => `ERROR ${e}`)].join('\n');
 }

@@ -33,6 +33,8 @@ export interface StartProviderOptions {
   entry?: string;
   /** The node binary that runs it; default: the one running this process. */
   node?: string;
+  /** Node options of `entry` in place of the image's, as the chart's nodeOptions replace them. */
+  nodeOptions?: string[];
 }
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -44,7 +46,7 @@ export async function startProvider(options: StartProviderOptions): Promise<Runn
   const child = spawn(
     options.node ?? process.execPath,
     [
-      ...(options.entry === undefined ? ['--import', 'tsx', join(ROOT, 'src/main.ts')] : [...imageNodeOptions(), options.entry]),
+      ...(options.entry === undefined ? ['--import', 'tsx', join(ROOT, 'src/main.ts')] : [...(options.nodeOptions ?? imageNodeOptions()), options.entry]),
       `--provider-volume=${providerVolume}`,
       `--kubeconfig=${options.kubeconfigPath}`,
       // Several providers run at once in tests: each takes a free port for its metrics and health.
