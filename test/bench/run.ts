@@ -150,8 +150,6 @@ async function main(): Promise<void> {
     const compileCache = imageCompileCacheDir();
     if (!args['skip-ours']) {
       execFileSync(node, [...nodeOptions, join(ROOT, 'scripts/compile-cache.mjs'), compileCache], { stdio: ['ignore', 'ignore', 'inherit'] });
-    }
-    if (!args['skip-ours']) {
       const ours = await startProvider({
         kubeconfigPath: world.kubeconfigPath,
         entry,
