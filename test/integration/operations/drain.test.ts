@@ -71,6 +71,9 @@ describe('graceful drain on SIGTERM', () => {
     await secretsManagerCallArrived();
     provider.process.kill('SIGTERM');
     const exited = exitCode(provider);
+    // The provider logs "draining" in the same tick as it stops listening: a dial sent before that line could still
+    // reach the listener while the signal waits for the provider's event loop.
+    for (let i = 0; i < 400 && !provider.output().includes('"msg":"draining"'); i++) await new Promise((resolve) => setTimeout(resolve, 25));
 
     // A driver dialling now finds no provider: the socket no longer accepts connections.
     const late = connectDriverClient(provider.socketPath);
