@@ -36,6 +36,15 @@ const runEnv = {
   npm_config_update_notifier: 'false',
 };
 
+/** The build's RUN that fills the compile cache: its node (relative to WORKDIR), node options, directory and users. */
+function compileCacheRun(build: Stage): { node: string; options: string[]; dir: string; uids: number[] } {
+  const fill = build.runs.find((r) => r.includes('scripts/compile-cache.mjs'));
+  const match = /^(\S+\/node)((?: --\S+)*) scripts\/compile-cache\.mjs (\S+)((?: \d+)+)$/.exec(fill ?? '');
+  if (!match) throw new Error(`the build stage has no RUN <node> [options] scripts/compile-cache.mjs <dir> <uid…>: ${fill}`);
+  const [, node, options, dir, uids] = match as unknown as [string, string, string, string, string];
+  return { node, options: options.trim().split(' '), dir, uids: uids.trim().split(' ').map(Number) };
+}
+
 /** The runtime stage's ENV, its paths mapped into the stage's directory as the files are. */
 function runtimeEnv(): Record<string, string> {
   const cache = runtime.env.NODE_COMPILE_CACHE;
@@ -148,17 +157,15 @@ describe('the Dockerfile', () => {
 
   it("ships a compile cache made with the entrypoint's node options, for the image's user and the chart's, at the paths it runs from", async () => {
     const build = stages.find((s) => s.name === 'build') as Stage;
-    const fill = build.runs.find((r) => r.includes('scripts/compile-cache.mjs')) as string;
-    const [, options, dir, users] = /^\S+\/node((?: --\S+)*) scripts\/compile-cache\.mjs (\S+)((?: \d+)+)$/.exec(fill) ?? [];
-    expect(options?.trim().split(' '), fill).toEqual(imageNodeOptions());
+    const { options, dir, uids } = compileCacheRun(build);
+    expect(options).toEqual(imageNodeOptions());
     // Node.js keys each entry by the file's absolute path: the build fills it where the runtime runs from.
     expect(build.workdir).toBe(runtime.workdir);
-    expect(runtime.env.NODE_COMPILE_CACHE).toBe(posix.join(runtime.workdir, dir!));
+    expect(runtime.env.NODE_COMPILE_CACHE).toBe(posix.join(runtime.workdir, dir));
     const chartUser = parseManifest(await readFile(join(ROOT, 'deploy/aws-secrets-csi-provider.yaml'), 'utf8'));
-    const uids = users!.trim().split(' ').map(Number);
-    expect(uids.sort()).toEqual([Number(container(chartUser).securityContext.runAsUser), Number(runtime.user?.split(':')[0])].sort());
-    const built = join(build.root, build.workdir, dir!);
-    const shipped = join(runtime.root, runtime.workdir, dir!);
+    expect([...uids].sort()).toEqual([Number(container(chartUser).securityContext.runAsUser), Number(runtime.user?.split(':')[0])].sort());
+    const built = join(build.root, build.workdir, dir);
+    const shipped = join(runtime.root, runtime.workdir, dir);
     const files = (await readdir(built, { recursive: true })).sort();
     expect((await readdir(shipped, { recursive: true })).sort()).toEqual(files);
     // Not the provider's to rewrite: its next start would run what it wrote.
@@ -169,7 +176,7 @@ describe('the Dockerfile', () => {
     // From the build stage's files, where the entries' absolute paths are the ones the cache was made for.
     const build = stages.find((s) => s.name === 'build') as Stage;
     const app = join(build.root, build.workdir);
-    const uids = /compile-cache\.mjs \S+((?: \d+)+)$/.exec(build.runs.find((r) => r.includes('compile-cache.mjs'))!)![1]!.trim().split(' ').map(Number);
+    const { node, dir, uids } = compileCacheRun(build);
     for (const uid of uids) {
       const volume = await mkdtemp(join(tmpdir(), 'image-cache-'));
       await chown(volume, uid, uid);
@@ -177,13 +184,13 @@ describe('the Dockerfile', () => {
       const kubeconfig = join(volume, 'kubeconfig');
       await writeFile(kubeconfig, 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n', { mode: 0o644 });
       const child = spawn(
-        join(build.root, 'app/runtime-node/bin/node'),
+        join(app, node),
         [...imageNodeOptions(), join(app, 'dist/src/main.js'), `--provider-volume=${volume}`, `--kubeconfig=${kubeconfig}`, '--metrics-addr=127.0.0.1:0'],
         {
           cwd: app,
           uid,
           gid: uid,
-          env: { PATH: process.env.PATH, NODE_COMPILE_CACHE: join(app, 'dist/compile-cache'), NODE_DEBUG_NATIVE: 'COMPILE_CACHE' },
+          env: { PATH: process.env.PATH, NODE_COMPILE_CACHE: join(app, dir), NODE_DEBUG_NATIVE: 'COMPILE_CACHE' },
           stdio: ['ignore', 'pipe', 'pipe'],
         },
       );
