@@ -39,6 +39,33 @@ function httpThroughRequire() {
   };
 }
 
+/**
+ * client-node's generated model classes (~700 files, 417 KB) have no effect beyond their own class, but each sets its
+ * static attribute map by assignment, which the bundler must assume has one. They reach the bundle through
+ * `export *` in gen/index.js, which KubeConfig imports for two other names; the provider uses none of them (it parses
+ * the apiserver's JSON itself, src/k8s/coreApi.ts), so saying they are pure lets the bundler leave them out.
+ */
+function clientNodeModelsArePure() {
+  const models = /[\\/]@kubernetes[\\/]client-node[\\/]dist[\\/]gen[\\/]models[\\/]/;
+  return {
+    name: 'client-node-models-are-pure',
+    setup(build) {
+      build.onResolve({ filter: /.*/ }, async (args) => {
+        if (args.pluginData?.resolvingModel || !(models.test(args.importer) || /models[\\/]all\.js$/.test(args.path))) {
+          return undefined;
+        }
+        const resolved = await build.resolve(args.path, {
+          kind: args.kind,
+          importer: args.importer,
+          resolveDir: args.resolveDir,
+          pluginData: { resolvingModel: true },
+        });
+        return models.test(resolved.path) ? { ...resolved, sideEffects: false } : resolved;
+      });
+    },
+  };
+}
+
 rmSync(`${root}dist/src/chunks`, { recursive: true, force: true });
 await esbuild.build({
   absWorkingDir: root,
@@ -62,7 +89,7 @@ await esbuild.build({
     // node-fetch 2 (client-node's HTTP client) falls back to this package's URL only where Node's own is missing.
     'whatwg-url': './src/k8s/nodeFetchUrl.ts',
   },
-  plugins: [httpThroughRequire()],
+  plugins: [httpThroughRequire(), clientNodeModelsArePure()],
   // The CommonJS dependencies inside an ES module bundle still call require and read __filename and __dirname.
   banner: {
     js: "import{createRequire as __cr}from'node:module';import{fileURLToPath as __fp}from'node:url';const require=__cr(import.meta.url),__filename=__fp(import.meta.url),__dirname=__filename.slice(0,__filename.lastIndexOf('/'));",

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { status } from '@grpc/grpc-js';
 import { ProviderError } from '../errors.js';
-import type { CoreV1Api } from '@kubernetes/client-node';
+import type { CoreApi } from './coreApi.js';
 
 export const ROLE_ARN_ANNOTATION = 'eks.amazonaws.com/role-arn';
 export const REGION_LABEL = 'topology.kubernetes.io/region';
@@ -28,16 +28,17 @@ export interface ClusterReaderOptions {
 export type KubeResource = 'serviceaccounts' | 'pods' | 'nodes';
 
 /**
- * @kubernetes/client-node costs about 0.15 s and up to 20 MB to load even bundled, so it is imported on first use, after
- * the socket is already serving: start-up is not made to wait for it.
+ * @kubernetes/client-node's KubeConfig still costs about 0.1 s and 14 MB to load bundled (its authenticators, YAML and
+ * proxy agents, and the built-in modules they need), so it is imported on first use, after the socket is already
+ * serving: start-up is not made to wait for it.
  */
-export async function loadCoreApi(kubeconfigPath?: string): Promise<CoreV1Api> {
+export async function loadCoreApi(kubeconfigPath?: string): Promise<CoreApi> {
   const { connectCoreApi } = await import('./coreApi.js');
   return connectCoreApi(kubeconfigPath);
 }
 
 export class KubeClusterReader implements ClusterReader {
-  private api: Promise<CoreV1Api> | undefined;
+  private api: Promise<CoreApi> | undefined;
   private readonly roles: LRUCache<string, { roleArn: string | undefined }>;
   // A node's region never changes while it exists, so it is kept for as long as it stays in the LRU.
   private readonly nodeRegions: LRUCache<string, { region: string | undefined }>;
@@ -45,7 +46,7 @@ export class KubeClusterReader implements ClusterReader {
   private readonly options: ClusterReaderOptions;
 
   constructor(
-    private readonly loadApi: () => Promise<CoreV1Api>,
+    private readonly loadApi: () => Promise<CoreApi>,
     options: ClusterReaderOptions,
   ) {
     this.throttle = options.throttle ?? ((call) => call());
@@ -97,7 +98,7 @@ export class KubeClusterReader implements ClusterReader {
     return this.coreApi().then(() => undefined);
   }
 
-  private coreApi(): Promise<CoreV1Api> {
+  private coreApi(): Promise<CoreApi> {
     this.api ??= this.loadApi().catch((err: unknown) => {
       this.api = undefined;
       throw err;
