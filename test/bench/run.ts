@@ -12,6 +12,7 @@
  *                    [--s3-accounts 20] [--s3-pods-per-account 10] [--s3-rounds 3] [--s3-idle-seconds 40]
  *                    [--proxy-port PORT] [--wait-seconds 600] [--starts 9] [--no-build] [--tsx-starts 3]
  *                    [--node-options="--import=/tmp/profiler.mjs"] [--node PATH] [--entrypoint-options="--max-opt=1 …"]
+ *                    [--without-compile-cache]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -64,6 +65,8 @@ const { values: args } = parseArgs({
      * replace them: e.g. for a Node 24 `--node`, which rejects --experimental-async-context-frame.
      */
     'entrypoint-options': { type: 'string' },
+    /** Our provider in S1–S4 without the image's compile cache, to weigh its memory (S5 starts both ways anyway). */
+    'without-compile-cache': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -134,7 +137,7 @@ async function main(): Promise<void> {
   const node = args.node ?? world.imageNode;
   const nodeOptions = args['entrypoint-options']?.split(/\s+/).filter(Boolean) ?? imageNodeOptions();
   report.machine.providerNode = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
-  report.machine.providerNodeOptions = nodeOptions.join(' ');
+  report.machine.providerNodeOptions = [...nodeOptions, ...(args['without-compile-cache'] ? ['no compile cache'] : [])].join(' ');
   const providers: RunningProvider[] = [];
   const clients: MountClient[] = [];
   const others: ChildProcess[] = [];
@@ -156,7 +159,7 @@ async function main(): Promise<void> {
         node,
         nodeOptions,
         // Default flags and log level (one info line per Mount), as production runs it.
-        env: { AWS_ENDPOINT_URL: world.proxy.url, NODE_COMPILE_CACHE: compileCache, NODE_OPTIONS: args['node-options'] },
+        env: { AWS_ENDPOINT_URL: world.proxy.url, NODE_COMPILE_CACHE: args['without-compile-cache'] ? undefined : compileCache, NODE_OPTIONS: args['node-options'] },
       });
       providers.push(ours);
       const client = await MountClient.connect(ours.socketPath);
