@@ -25,8 +25,9 @@ export function censorSecrets(fields: Record<string, unknown>): Record<string, u
     } else if (typeof value === 'object' && value !== null) {
       const found = NESTED_SECRET_FIELDS.filter((field) => Object.hasOwn(value, field));
       if (found.length === 0) continue;
-      const copy = Object.create(Object.getPrototypeOf(value), Object.getOwnPropertyDescriptors(value)) as Record<string, unknown>;
-      for (const field of found) Object.defineProperty(copy, field, { value: CENSOR, enumerable: true, writable: true, configurable: true });
+      const descriptors = Object.getOwnPropertyDescriptors(value);
+      for (const field of found) descriptors[field] = { value: CENSOR, enumerable: true, writable: true, configurable: true };
+      const copy = Object.create(Object.getPrototypeOf(value), descriptors) as Record<string, unknown>;
       (censored ??= { ...fields })[key] = copy;
     }
   }

@@ -150,7 +150,7 @@ describe('the Dockerfile', () => {
   });
 
   it("leaves out client-node's CoreV1Api and its model serializer: the provider's three GETs need neither", async () => {
-    // ~1.5 MB of JavaScript that would run at load and stay in memory (src/k8s/coreApi.ts, scripts/bundle.mjs).
+    // ~1.3 MB of JavaScript that would run at load and stay in memory (src/k8s/coreApi.ts, scripts/bundle.mjs).
     const chunks = join(runtime.root, runtime.workdir, 'dist/src/chunks');
     const files = await readdir(chunks);
     const sources = await Promise.all(files.map((file) => readFile(join(chunks, file), 'utf8')));
