@@ -2,6 +2,7 @@
  * The provider's Kubernetes client keeps its TLS connections to the apiserver open between GETs. A TCP pass-through
  * on 127.0.0.1 sits in front of the real kube-apiserver and counts the connections it accepts; TLS stays end to end
  * (the serving certificate names 127.0.0.1, so the pass-through's address verifies against the cluster CA).
+ * The same client, with the real apiserver's 404 and 403, gives the errors a Mount reports.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rename, writeFile } from 'node:fs/promises';
@@ -10,9 +11,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { REGION_LABEL, ROLE_ARN_ANNOTATION } from '../../../src/k8s/cluster.js';
+import { status } from '@grpc/grpc-js';
+import { KubeClusterReader, REGION_LABEL, ROLE_ARN_ANNOTATION, loadCoreApi } from '../../../src/k8s/cluster.js';
 import { connectCoreApi } from '../../../src/k8s/coreApi.js';
-import { createNode, createPod, createServiceAccount, ensureNamespace } from '../../harness/kube.js';
+import { createNode, createPod, createServiceAccount, ensureNamespace, mintToken } from '../../harness/kube.js';
 import { usePeers } from '../../harness/peers.js';
 
 const NAMESPACE = 'k8s-connections';
@@ -62,10 +64,15 @@ async function startPassThrough(apiserver: string): Promise<PassThrough> {
   };
 }
 
-/** The admin's kubeconfig, pointed at the pass-through, optionally with a client certificate. */
-async function writeKubeconfig(path: string, server: string, client?: { cert: string; key: string }): Promise<void> {
+/** The admin's kubeconfig (or another token's), pointed at the pass-through, optionally with a client certificate. */
+async function writeKubeconfig(
+  path: string,
+  server: string,
+  client?: { cert: string; key: string },
+  token = usePeers().kube.token,
+): Promise<void> {
   const { kube } = usePeers();
-  const user = { token: kube.token, ...(client && { 'client-certificate': client.cert, 'client-key': client.key }) };
+  const user = { token, ...(client && { 'client-certificate': client.cert, 'client-key': client.key }) };
   await writeFile(
     path,
     stringify({
@@ -161,5 +168,36 @@ describe('connections to the apiserver', () => {
 
     expect(after.map((a) => a.metadata?.annotations?.[ROLE_ARN_ANNOTATION])).toEqual([ROLE_ARN, ROLE_ARN]);
     expect(proxy.connections() - before).toBe(2);
+  });
+});
+
+describe("the apiserver's refusals, as a Mount reports them", () => {
+  const reader = (kubeconfigPath: string) =>
+    new KubeClusterReader(() => loadCoreApi(kubeconfigPath), { serviceAccountTtlMs: 60_000, maxEntries: 10 });
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(usePeers().runDir, 'k8s-refusals-'));
+    await ensureNamespace(NAMESPACE);
+  });
+
+  it('a ServiceAccount that does not exist → NOT_FOUND naming it', async () => {
+    const kubeconfigPath = join(dir, 'kubeconfig-admin');
+    await writeKubeconfig(kubeconfigPath, usePeers().kube.server);
+    const error = await reader(kubeconfigPath).serviceAccountRoleArn(NAMESPACE, 'no-such-account').catch((e) => e);
+    expect(error).toMatchObject({ grpcStatus: status.NOT_FOUND, code: 'KubernetesUnavailable' });
+    expect(error.message).toBe(`Kubernetes API: get serviceaccount ${NAMESPACE}/no-such-account: not found`);
+  });
+
+  it("a provider identity RBAC grants nothing → PERMISSION_DENIED naming the lookup, the status and the ClusterRole's verbs", async () => {
+    await createServiceAccount(NAMESPACE, 'no-rbac');
+    // The apiserver's own audience (its issuer), so the token signs the provider in as that ServiceAccount.
+    const { token } = await mintToken(NAMESPACE, 'no-rbac', 'https://kubernetes.default.svc');
+    const kubeconfigPath = join(dir, 'kubeconfig-no-rbac');
+    await writeKubeconfig(kubeconfigPath, usePeers().kube.server, undefined, token);
+    const error = await reader(kubeconfigPath).serviceAccountRoleArn(NAMESPACE, 'no-rbac').catch((e) => e);
+    expect(error).toMatchObject({ grpcStatus: status.PERMISSION_DENIED, code: 'KubernetesUnavailable' });
+    expect(error.message).toContain(`Kubernetes API refused to get serviceaccount ${NAMESPACE}/no-rbac (HTTP 403)`);
+    expect(error.message).toContain(`ClusterRole must allow "get" on serviceaccounts`);
   });
 });
