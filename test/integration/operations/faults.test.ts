@@ -326,3 +326,38 @@ async function setMotoAuthEnforcement(count: string): Promise<void> {
   const res = await fetch(`${usePeers().motoUrl}/moto-api/reset-auth`, { method: 'POST', body: count });
   if (!res.ok) throw new Error(`moto reset-auth answered HTTP ${res.status}: ${await res.text()}`);
 }
+
+describe('--aws-retry-mode=adaptive, with the clients every identity in a region shares', () => {
+  const env = useMountEnvironment({ providerArgs: ['--aws-retry-mode=adaptive', '--aws-max-attempts=3'] });
+
+  it("throttled twice → retried by the region's client and served; another identity is then served through the same client", async () => {
+    await seedRegions([PRIMARY]);
+    const [first, second] = [await env.pod('adaptive-a'), await env.pod('adaptive-b')];
+    env.proxy.clearRecords();
+    env.proxy.setFault({ region: PRIMARY, service: 'secretsmanager', kind: 'throttle', times: 2 });
+
+    const response = await env.mount(first, { parameters: { region: PRIMARY }, objects: SEEDED_OBJECTS });
+    const files = Object.fromEntries(response.files.map((f) => [f.path, f.contents.toString()]));
+    expect(files).toEqual({ db: `db-in-${PRIMARY}`, flag: `flag-in-${PRIMARY}` });
+    const secretsCalls = () => env.proxy.records.filter((r) => r.service === 'secretsmanager').map((r) => r.status);
+    expect(secretsCalls()).toEqual([400, 400, 200]);
+
+    await env.mount(second, { parameters: { region: PRIMARY }, objects: SEEDED_OBJECTS });
+    expect(secretsCalls()).toEqual([400, 400, 200, 200]);
+  });
+
+  it('throttled on every attempt → UNAVAILABLE naming the region after --aws-max-attempts, no files', async () => {
+    await seedRegions([PRIMARY]);
+    const who = await env.pod('adaptive-c');
+    env.proxy.clearRecords();
+    env.proxy.setFault({ region: PRIMARY, service: 'secretsmanager', kind: 'throttle' });
+
+    const error = await mountFailure(env.mount(who, { parameters: { region: PRIMARY }, objects: SEEDED_OBJECTS }));
+
+    expect(error.code).toBe(status.UNAVAILABLE);
+    expect(error.details).toContain(PRIMARY);
+    expect(env.proxy.records.filter((r) => r.service === 'secretsmanager')).toHaveLength(3);
+    env.proxy.clearFaults();
+    await expectGoodMount(env, who, PRIMARY);
+  });
+});
