@@ -22,7 +22,7 @@ import { ProviderServer } from './server/server.js';
 import { readProviderVersion } from './shippedFile.js';
 
 /**
- * The start has loaded what it loads. Node.js keeps its copy of every compile cache entry it read (the image's, ~1.6
+ * The start has loaded what it loads. Node.js keeps its copy of every compile cache entry it read (the image's, ~0.8
  * MB) until exit, to compare it then; flushing now writes what changed and frees them (S3's peak read 1.5-2 MB
  * higher without this, README, Performance). Node.js before 22.10 has no flush, and nothing to free without a
  * compile cache.

@@ -16,6 +16,7 @@ import { KubeClusterReader, REGION_LABEL, ROLE_ARN_ANNOTATION, loadCoreApi } fro
 import { connectCoreApi } from '../../../src/k8s/coreApi.js';
 import { createNode, createPod, createServiceAccount, ensureNamespace, mintToken } from '../../harness/kube.js';
 import { usePeers } from '../../harness/peers.js';
+import { kubeconfig } from '../../harness/start/kubeApiserver.js';
 
 const NAMESPACE = 'k8s-connections';
 const NODE = 'k8s-connections-node';
@@ -64,15 +65,10 @@ async function startPassThrough(apiserver: string): Promise<PassThrough> {
   };
 }
 
-/** The admin's kubeconfig (or another token's), pointed at the pass-through, optionally with a client certificate. */
-async function writeKubeconfig(
-  path: string,
-  server: string,
-  client?: { cert: string; key: string },
-  token = usePeers().kube.token,
-): Promise<void> {
+/** The admin's kubeconfig, pointed at the pass-through, optionally with a client certificate. */
+async function writeKubeconfig(path: string, server: string, client?: { cert: string; key: string }): Promise<void> {
   const { kube } = usePeers();
-  const user = { token, ...(client && { 'client-certificate': client.cert, 'client-key': client.key }) };
+  const user = { token: kube.token, ...(client && { 'client-certificate': client.cert, 'client-key': client.key }) };
   await writeFile(
     path,
     stringify({
@@ -182,8 +178,9 @@ describe("the apiserver's refusals, as a Mount reports them", () => {
   });
 
   it('a ServiceAccount that does not exist → NOT_FOUND naming it', async () => {
+    const { kube } = usePeers();
     const kubeconfigPath = join(dir, 'kubeconfig-admin');
-    await writeKubeconfig(kubeconfigPath, usePeers().kube.server);
+    await writeFile(kubeconfigPath, kubeconfig(kube.server, kube.caFile, 'admin', kube.token), { mode: 0o600 });
     const error = await reader(kubeconfigPath).serviceAccountRoleArn(NAMESPACE, 'no-such-account').catch((e) => e);
     expect(error).toMatchObject({ grpcStatus: status.NOT_FOUND, code: 'KubernetesUnavailable' });
     expect(error.message).toBe(`Kubernetes API: get serviceaccount ${NAMESPACE}/no-such-account: not found`);
@@ -193,8 +190,9 @@ describe("the apiserver's refusals, as a Mount reports them", () => {
     await createServiceAccount(NAMESPACE, 'no-rbac');
     // The apiserver's own audience (its issuer), so the token signs the provider in as that ServiceAccount.
     const { token } = await mintToken(NAMESPACE, 'no-rbac', 'https://kubernetes.default.svc');
+    const { kube } = usePeers();
     const kubeconfigPath = join(dir, 'kubeconfig-no-rbac');
-    await writeKubeconfig(kubeconfigPath, usePeers().kube.server, undefined, token);
+    await writeFile(kubeconfigPath, kubeconfig(kube.server, kube.caFile, 'no-rbac', token), { mode: 0o600 });
     const error = await reader(kubeconfigPath).serviceAccountRoleArn(NAMESPACE, 'no-rbac').catch((e) => e);
     expect(error).toMatchObject({ grpcStatus: status.PERMISSION_DENIED, code: 'KubernetesUnavailable' });
     expect(error.message).toContain(`Kubernetes API refused to get serviceaccount ${NAMESPACE}/no-rbac (HTTP 403)`);

@@ -212,7 +212,7 @@ describe('the Dockerfile', () => {
       try {
         const deadline = Date.now() + 30_000;
         // The Kubernetes client is the last file a start loads; then the provider frees Node's copy of the cache
-        // (it would otherwise keep ~1.6 MB until exit), before anything stops it.
+        // (it would otherwise keep ~0.8 MB until exit), before anything stops it.
         while (!(verdicts().some((v) => v.file.startsWith('chunks/coreApi-')) && output.includes('[compile cache] Clear deserialized cache'))) {
           if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the provider did not load its Kubernetes client and release the cache as user ${uid}:\n${output}`);
           await new Promise((resolve) => setTimeout(resolve, 50));
