@@ -13,11 +13,10 @@
 # so the SA files exist only in ASCP's private mount namespace.
 #
 # Every step is an exec: the PID of this script IS the PID of the running ASCP
-# process (unshare without --fork execs in place). The PID is also printed to
-# stderr as "ASCP_PID=<pid>" and written to $ASCP_PID_FILE if that is set.
+# process (unshare without --fork execs in place), which the bench measures.
 #
 # Usage:
-#   KUBECONFIG=/path/kubeconfig ASCP_BIN=/path/ascp [ASCP_PID_FILE=/path/pid] \
+#   KUBECONFIG=/path/kubeconfig ASCP_BIN=/path/ascp \
 #     in-cluster-env.sh --provider-volume=/some/dir [other ASCP flags]
 # All arguments are passed to ASCP unchanged. Everything else in the
 # environment (AWS_REGION, AWS_ENDPOINT_URL, ...) is passed through.
@@ -75,7 +74,6 @@ printf '%s' "${namespace:-default}" > "$tmp/namespace"
 chmod 600 "$tmp/token"
 
 echo "$me: ASCP_PID=$$ apiserver=$host:$port bin=$ASCP_BIN" >&2
-if [ -n "${ASCP_PID_FILE:-}" ]; then echo "$$" > "$ASCP_PID_FILE"; fi
 
 # Inside the new, private mount namespace: mount a tmpfs at the SA path, copy
 # token/ca.crt/namespace into it, delete the on-disk temp dir (so no token copy
