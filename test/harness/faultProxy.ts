@@ -112,9 +112,13 @@ export async function startFaultProxy(targetUrl: string, options: FaultProxyOpti
         case 'drop':
           req.socket.destroy();
           return;
-        case 'delay':
-          setTimeout(() => forward(req, res, body, record), fault.ms);
+        case 'delay': {
+          const timer = setTimeout(() => forward(req, res, body, record), fault.ms);
+          // A call whose client gave up (or whose proxy closed) must not reach moto later, in another test's time:
+          // moto's state, its IAM enforcement counter for one, is shared by every test of the run.
+          res.once('close', () => clearTimeout(timer));
           return;
+        }
         default:
           forward(req, res, body, record);
       }

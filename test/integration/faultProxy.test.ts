@@ -1,4 +1,10 @@
-import { GetSecretValueCommand, BatchGetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  BatchGetSecretValueCommand,
+  CreateSecretCommand,
+  GetSecretValueCommand,
+  ListSecretsCommand,
+} from '@aws-sdk/client-secrets-manager';
 import { GetParametersCommand } from '@aws-sdk/client-ssm';
 import { AssumeRoleWithWebIdentityCommand } from '@aws-sdk/client-sts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -121,6 +127,20 @@ describe('fault proxy in front of moto', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(400);
     expect(out.SecretString).toBe('v');
     expect(proxy.records[0]).toMatchObject({ fault: 'delay', status: 200 });
+  });
+
+  it('never forwards a delayed call whose client gave up, even after the delay', async () => {
+    proxy.setFault({ kind: 'delay', ms: 300 });
+    const abandoned = secretsManagerClient('us-east-1', viaProxy()).send(
+      new CreateSecretCommand({ Name: 'late', SecretString: 'v' }),
+      { abortSignal: AbortSignal.timeout(50) },
+    );
+    expect((await failure(abandoned)).name).toBe('AbortError');
+    await sleep(600);
+
+    const listed = await secretsManagerClient('us-east-1').send(new ListSecretsCommand({}));
+    expect(listed.SecretList?.map((s) => s.Name)).not.toContain('late');
+    expect(proxy.records).toMatchObject([{ action: 'CreateSecret', fault: 'delay', status: undefined }]);
   });
 
   it('drops the connection: the SDK sees a network error, not an answer', async () => {

@@ -153,7 +153,7 @@ describe('credentials refused by IAM', () => {
     try {
       const error = await mountFailure(env.mount(who, { parameters: { region: PRIMARY }, objects: SEEDED_OBJECTS }));
 
-      expect(error.code).toBe(status.PERMISSION_DENIED);
+      expect(error.code, error.details).toBe(status.PERMISSION_DENIED);
       expect(providerCode(error)).toBe('AccessDenied');
       expect(error.details).toMatch(/ops\/db|\/ops\/flag/);
       expect(error.details).toContain(PRIMARY);
