@@ -146,7 +146,8 @@ async function main(): Promise<void> {
     log(`kubeconfig ${world.kubeconfigPath}`);
     world.setDelay(options.delayMs);
     report.floor = await measureFloor(world, 5);
-    log(`floor: the calls made directly take ${report.floor.firstMs} ms (first) / ${report.floor.repeatMs} ms (repeat)`);
+    const { firstMs, repeatMs, chainMs } = report.floor;
+    log(`floor: the calls made directly take ${firstMs} ms (first) / ${repeatMs} ms (repeat) / ${chainMs} ms (ServiceAccount GET first)`);
 
     // As the image's build does: a compile cache made by this node with the image's node options, which the image
     // runs with (S5 also starts without it).
@@ -309,7 +310,8 @@ function rows(delay: number, floor: Floor | undefined, idleSeconds: number): Row
     { scenario: 'S1 repeat', metric: 'STS calls', target: '0', value: (r) => r.s1 && check(r.s1.repeat.calls.sts, (v) => v === 0) },
     { scenario: 'S1 repeat', metric: 'round trips (call waves; p50 latency ÷ delay)', target: '≤ 2', value: (r) => r.s1 && check(r.s1.repeat.waves, (v) => v <= 2, `${r.s1.repeat.waves} (${fmt(r.s1.repeat.latencyOverDelay)})`) },
     { scenario: 'S2 storm', metric: 'latency p50 / p99 (ms)', target: `p99 ≤ ${stormBudget}`, value: (r) => r.s2 && check(r.s2.latencyMs.p99, (v) => v <= stormBudget, `${r.s2.latencyMs.p50} / ${r.s2.latencyMs.p99}`) },
-    { scenario: 'S2 storm', metric: 'p99 above the floor (the provider\'s own share, ms)', target: '', value: (r) => r.s2 && floor && { text: fmt(Math.round(r.s2.latencyMs.p99 - floor.firstMs)) } },
+    { scenario: 'S2 storm', metric: 'floor: the ServiceAccount GET, STS and the fetch made directly (ms)', target: '', value: () => floor && { text: fmt(floor.chainMs) } },
+    { scenario: 'S2 storm', metric: 'p99 above that floor (the provider\'s own share, ms)', target: '≤ 50', value: (r) => r.s2 && floor && check(Math.round(r.s2.latencyMs.p99 - floor.chainMs), (v) => v <= 50) },
     { scenario: 'S2 storm', metric: 'AWS calls: total (SM+SSM / STS)', target: '', value: (r) => r.s2 && { text: `${r.s2.calls.total} (${r.s2.calls.fetch} / ${r.s2.calls.sts})` } },
     { scenario: 'S2 storm', metric: 'STS calls', target: '≤ 1', value: (r) => r.s2 && check(r.s2.calls.sts, (v) => v <= 1) },
     { scenario: 'S2 storm', metric: 'ServiceAccount GETs (apiserver audit, else metrics)', target: '≤ 2', value: (r) => r.s2 && check(saGets(r), (v) => v <= 2) },

@@ -33,6 +33,8 @@ export interface World {
   /** The apiserver's audit log of `get` on serviceaccounts, pods and nodes (see start/kubeApiserver.ts). */
   auditLogPath: string;
   core: CoreV1Api;
+  /** One GET of `path` from the apiserver, over a kept-alive connection as the provider's are; throws unless 200. */
+  kubeGet(path: string): Promise<void>;
   /** Sets the injected delay on every AWS call (0: none). */
   setDelay(ms: number): void;
   ensureNamespace(name: string): Promise<void>;
@@ -76,6 +78,10 @@ export async function startWorld(options: { proxyPort?: number; log: (line: stri
     imageNode: binaries.imageNode,
     auditLogPath,
     core,
+    async kubeGet(path) {
+      const { status, text } = await kube.call('GET', path);
+      if (status !== 200) throw new Error(`GET ${path} answered ${status}: ${text}`);
+    },
     setDelay(ms) {
       proxy.clearFaults();
       if (ms > 0) proxy.setFault({ kind: 'delay', ms });
