@@ -131,10 +131,14 @@ describe('fault proxy in front of moto', () => {
 
   it('never forwards a delayed call whose client gave up, even after the delay', async () => {
     proxy.setFault({ kind: 'delay', ms: 300 });
+    const giveUp = new AbortController();
     const abandoned = secretsManagerClient('us-east-1', viaProxy()).send(
       new CreateSecretCommand({ Name: 'late', SecretString: 'v' }),
-      { abortSignal: AbortSignal.timeout(50) },
+      { abortSignal: giveUp.signal },
     );
+    // The client gives up once the proxy holds its call, inside the delay.
+    while (proxy.records.length === 0) await sleep(5);
+    giveUp.abort();
     expect((await failure(abandoned)).name).toBe('AbortError');
     await sleep(600);
 
