@@ -17,7 +17,7 @@ import { AUDIT_LOG, startKubeApiserver } from '../harness/start/kubeApiserver.js
 import { startMoto } from '../harness/start/moto.js';
 import { stopAllPeers } from '../harness/start/process.js';
 import { auditedReads, readAuditLog } from './measure.js';
-import { benchObjects } from './spc.js';
+import { benchObjects, benchValue } from './spc.js';
 import { IRSA_AUDIENCE, ROLE_ANNOTATION } from '../fixtures/identity.js';
 
 export const REGION = 'us-east-1';
@@ -149,10 +149,8 @@ async function seed(motoUrl: string): Promise<void> {
       return benchObjects().map((object, i) =>
         limit(() =>
           object.objectType === 'secretsmanager'
-            ? sm.send(new CreateSecretCommand({ Name: object.objectName, SecretString: `secret value ${i} in ${region}` }))
-            : ssm.send(
-                new PutParameterCommand({ Name: object.objectName, Value: `parameter ${i} in ${region}`, Type: 'SecureString' }),
-              ),
+            ? sm.send(new CreateSecretCommand({ Name: object.objectName, SecretString: benchValue(object, i, region) }))
+            : ssm.send(new PutParameterCommand({ Name: object.objectName, Value: benchValue(object, i, region), Type: 'SecureString' })),
         ),
       );
     }),
