@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { countCalls, fetchMetrics, kubernetesCalls } from '../../bench/measure.js';
-import { benchObjects } from '../../bench/spc.js';
+import { benchAnswer, benchObjects, benchValue } from '../../bench/spc.js';
 import { auditedGets } from '../../harness/audit.js';
 import { serviceAccountTokens } from '../../harness/kube.js';
 import { createSecret, putParameter } from '../../harness/moto.js';
@@ -22,8 +22,8 @@ async function seed(region: string): Promise<void> {
   await Promise.all(
     objects.map((o, i) =>
       o.objectType === 'secretsmanager'
-        ? createSecret(region, o.objectName, `secret ${i}`)
-        : putParameter(region, o.objectName, `parameter ${i}`, 'SecureString'),
+        ? createSecret(region, o.objectName, benchValue(o, i, region))
+        : putParameter(region, o.objectName, benchValue(o, i, region), 'SecureString'),
     ),
   );
 }
@@ -61,7 +61,8 @@ describe('S1: one SecretProviderClass of 20 secrets and 20 parameters', () => {
     await seed(REGION);
     const who = await env.pod('s1-first');
 
-    const first = await counted(() => mountAll(who));
+    let response: Awaited<ReturnType<typeof mountAll>> | undefined;
+    const first = await counted(async () => (response = await mountAll(who)));
 
     expect(first.byAction).toEqual({
       'secretsmanager:BatchGetSecretValue': 1,
@@ -70,6 +71,12 @@ describe('S1: one SecretProviderClass of 20 secrets and 20 parameters', () => {
     });
     expect(first.kube).toEqual({ serviceaccounts: 1, pods: 0, nodes: 0 });
     expect(await auditedGets('serviceaccounts', env.namespace, 's1-first-sa')).toBe(1);
+    // The bench's S2 reference answers with benchAnswer: it must be the answer a provider gives, byte for byte.
+    const reference = benchAnswer(REGION);
+    const files = (r: typeof reference) =>
+      r.files.map((f) => ({ path: f.path, mode: f.mode, contents: Buffer.from(f.contents).toString() }));
+    expect(files(response!)).toEqual(files(reference));
+    expect(response!.objectVersion.map((v) => v.id)).toEqual(reference.objectVersion.map((v) => v.id));
   });
 
   it('repeat mount of the same pod: the same 3 fetch calls, no STS call, no Kubernetes call', async () => {
