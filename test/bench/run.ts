@@ -3,8 +3,9 @@
  * against moto behind the fault proxy (a delay injected on every AWS call, STS included) and the real
  * kube-apiserver. It drives our provider (started here from the built entry point), and any other provider
  * already listening on a socket (`--provider-socket`), through the same scenarios, the same seeded data and
- * the same proxy, so the figures stand side by side. Prints a table with each target and writes JSON to
- * bench-results/.
+ * the same proxy, so the figures stand side by side. With S2 and our provider, it also runs S2's reference
+ * (transportFloor.ts): the same storms answered by our gRPC server doing nothing but one wait of the floor. Prints a
+ * table with each target and writes JSON to bench-results/.
  *
  *   npm run bench -- [--delay-ms 20] [--iterations 10] [--storm-pods 100] [--storm-rounds 3] [--only s1,s2,s3,s4,s5]
  *                    [--provider-socket PATH [--provider-pid PID] [--provider-metrics URL] [--provider-name NAME]
