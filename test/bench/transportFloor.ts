@@ -5,11 +5,10 @@
  * grpc-js cost to take in and answer 100 calls on this machine, at both ends: no provider on this stack goes below
  * it, so the provider's own pipeline is what its p99 has above this one.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startPeer, stopPeer, waitReady } from '../harness/start/process.js';
 import { MountClient } from './mountClient.js';
 import { runScenarios, type BenchOptions, type StormResult } from './scenarios.js';
 import { benchAnswer } from './spc.js';
@@ -31,16 +30,9 @@ export async function measureTransportFloor(
   const answerFile = join(dir, 'answer.json');
   writeFileSync(answerFile, JSON.stringify({ ...answer, files: answer.files.map((f) => ({ ...f, contents: f.contents.toString() })) }));
   const socketPath = join(dir, 'reference.sock');
-  const server = spawn(run.node, [...run.nodeOptions, SERVER, socketPath, String(run.waitMs), answerFile], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const stop = () => server.exitCode === null && server.kill('SIGTERM');
-  process.once('exit', stop);
+  const server = startPeer('reference', run.node, [...run.nodeOptions, SERVER, socketPath, String(run.waitMs), answerFile], join(dir, 'reference.log'));
   try {
-    const [ready] = (await Promise.race([once(server.stdout, 'data'), once(server, 'exit')])) as [Buffer | number];
-    if (!Buffer.isBuffer(ready) || !ready.toString().includes('ready')) {
-      throw new Error(`the reference server ${SERVER} did not start (exit ${String(ready)}); is dist/ built?`);
-    }
+    await waitReady(server, async () => existsSync(socketPath), 30_000);
     const client = await MountClient.connect(socketPath);
     try {
       const { s2 } = await runScenarios(world, { name: 'reference', client }, run.options, new Set(['s2']), run.log);
@@ -49,9 +41,7 @@ export async function measureTransportFloor(
       client.close();
     }
   } finally {
-    stop();
-    if (server.exitCode === null) await once(server, 'exit');
-    process.removeListener('exit', stop);
+    await stopPeer(server);
     rmSync(dir, { recursive: true, force: true });
   }
 }

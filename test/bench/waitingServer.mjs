@@ -1,7 +1,7 @@
 // The reference for S2 (test/bench/transportFloor.ts): the product's own gRPC server, as built (dist/), whose Mount
 // does no work but wait, once per storm, as long as the floor's calls take, then give every pod the same answer.
 //   node [the provider's node options] test/bench/waitingServer.mjs SOCKET WAIT_MS ANSWER_JSON
-// ANSWER_JSON holds a MountResponse with each file's contents as a string. Prints "ready" once the socket listens.
+// ANSWER_JSON holds a MountResponse with each file's contents as a string.
 import { Buffer } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import process from 'node:process';
@@ -25,4 +25,3 @@ const server = new ProviderServer({
 });
 await server.listen(socketPath);
 process.once('SIGTERM', () => server.close(1000).then(() => process.exit(0)));
-process.stdout.write('ready\n');
