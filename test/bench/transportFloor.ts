@@ -21,10 +21,18 @@ export interface TransportFloor extends StormResult {
   waitMs: number;
 }
 
-export async function measureTransportFloor(
-  world: World,
-  run: { node: string; nodeOptions: readonly string[]; waitMs: number; options: BenchOptions; log: (line: string) => void },
-): Promise<TransportFloor> {
+/** How the waiting server runs: the provider's node binary and node options. */
+interface ServerRuntime {
+  node: string;
+  nodeOptions: readonly string[];
+}
+
+interface BenchRun extends ServerRuntime {
+  options: BenchOptions;
+  log: (line: string) => void;
+}
+
+export async function measureTransportFloor(world: World, run: BenchRun & { waitMs: number }): Promise<TransportFloor> {
   return withWaitingServer(run, async (client) => {
     const { s2 } = await runScenarios(world, { name: 'reference', client }, run.options, new Set(['s2']), run.log);
     return { ...s2!, waitMs: run.waitMs };
@@ -37,17 +45,14 @@ export async function measureTransportFloor(
  * grown) and was 10–30 ms slower for it: that landed in the first storm of whichever provider came first, where the
  * driver's Go client has no such start.
  */
-export async function warmLoadGenerator(
-  world: World,
-  run: { node: string; nodeOptions: readonly string[]; options: BenchOptions; log: (line: string) => void },
-): Promise<void> {
+export async function warmLoadGenerator(world: World, run: BenchRun): Promise<void> {
   await withWaitingServer({ ...run, waitMs: 0 }, (client) =>
     runScenarios(world, { name: 'warm-up', client }, { ...run.options, stormRounds: 2 }, new Set(['s2']), run.log),
   );
 }
 
 async function withWaitingServer<T>(
-  run: { node: string; nodeOptions: readonly string[]; waitMs: number },
+  run: ServerRuntime & { waitMs: number },
   use: (client: MountClient) => Promise<T>,
 ): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-waiting-server-'));
