@@ -1,19 +1,17 @@
 /**
- * The provider's Kubernetes client keeps its TLS connections to the apiserver open between GETs. A TCP pass-through
- * on 127.0.0.1 sits in front of the real kube-apiserver and counts the connections it accepts; TLS stays end to end
- * (the serving certificate names 127.0.0.1, so the pass-through's address verifies against the cluster CA).
- * The same client, with the real apiserver's 404 and 403, gives the errors a Mount reports.
+ * The provider's Kubernetes client keeps its TLS connections to the apiserver open between GETs, as a pass-through
+ * in front of the real kube-apiserver counts them (harness/apiserverPassThrough.ts). The same client, with the real
+ * apiserver's 404 and 403, gives the errors a Mount reports.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rename, writeFile } from 'node:fs/promises';
-import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { status } from '@grpc/grpc-js';
 import { KubeClusterReader, REGION_LABEL, ROLE_ARN_ANNOTATION, loadCoreApi } from '../../../src/k8s/cluster.js';
 import { connectCoreApi } from '../../../src/k8s/coreApi.js';
+import { startPassThrough, writeKubeconfig, type PassThrough } from '../../harness/apiserverPassThrough.js';
 import { createNode, createPod, createServiceAccount, ensureNamespace, mintToken } from '../../harness/kube.js';
 import { usePeers } from '../../harness/peers.js';
 import { kubeconfig } from '../../harness/start/kubeApiserver.js';
@@ -22,66 +20,6 @@ const NAMESPACE = 'k8s-connections';
 const NODE = 'k8s-connections-node';
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/keep-alive';
 const run = promisify(execFile);
-
-interface PassThrough {
-  server: string;
-  connections(): number;
-  /** Ends every connection, as the apiserver does to one idle for 90 s. */
-  drop(): void;
-  close(): Promise<void>;
-}
-
-/** Pipes every connection to the apiserver's port, byte for byte. */
-async function startPassThrough(apiserver: string): Promise<PassThrough> {
-  const target = new URL(apiserver);
-  const open = new Set<Socket>();
-  let connections = 0;
-  const server = createServer((client) => {
-    connections += 1;
-    const upstream = connect(Number(target.port), target.hostname);
-    for (const [socket, other] of [[client, upstream], [upstream, client]] as const) {
-      open.add(socket);
-      socket.on('error', () => other.destroy());
-      socket.on('close', () => {
-        open.delete(socket);
-        other.destroy();
-      });
-      socket.pipe(other);
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (!address || typeof address !== 'object') throw new Error('the pass-through has no port');
-  return {
-    server: `https://127.0.0.1:${address.port}`,
-    connections: () => connections,
-    drop: () => {
-      for (const socket of open) socket.destroy();
-    },
-    close: () => {
-      for (const socket of open) socket.destroy();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
-/** The admin's kubeconfig, pointed at the pass-through, optionally with a client certificate. */
-async function writeKubeconfig(path: string, server: string, client?: { cert: string; key: string }): Promise<void> {
-  const { kube } = usePeers();
-  const user = { token: kube.token, ...(client && { 'client-certificate': client.cert, 'client-key': client.key }) };
-  await writeFile(
-    path,
-    stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'peers', cluster: { server, 'certificate-authority': kube.caFile } }],
-      users: [{ name: 'admin', user }],
-      contexts: [{ name: 'peers', context: { cluster: 'peers', user: 'admin' } }],
-      'current-context': 'peers',
-    }),
-    { mode: 0o600 },
-  );
-}
 
 /** A new self-signed client certificate and key at these paths, each replaced in one rename. */
 async function writeClientCertificate(cert: string, key: string, name: string): Promise<void> {
