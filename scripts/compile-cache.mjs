@@ -25,7 +25,7 @@ const cacheDir = resolve(target);
 const uids = uidArgs.length > 0 ? uidArgs.map(Number) : [process.getuid()];
 if (uids.some((uid) => !Number.isInteger(uid) || uid < 0)) throw new Error(`not user ids: ${uidArgs.join(' ')}`);
 
-// Never contacted: a start only loads the Kubernetes client.
+// Its /version is refused at once (nothing listens on port 1): a start goes on to prime without the apiserver.
 const kubeconfig = `apiVersion: v1
 kind: Config
 clusters: [{name: none, cluster: {server: "https://127.0.0.1:1"}}]
@@ -36,7 +36,8 @@ current-context: none
 
 /**
  * One start of the provider as `uid`, with this process's node options, until it has loaded everything a start
- * loads ("kubernetes client ready"); Node.js writes the cache when it exits. A real start rather than importing the
+ * loads and has primed its Mount path ("mount path primed", src/mount/prime.ts), so that the cache holds the code a
+ * Mount compiles as well; Node.js writes the cache when it exits. A real start rather than importing the
  * files: V8 checks its options when it reads the cache, and the provider sets one of them as it starts.
  */
 async function startOnce(uid) {
@@ -59,10 +60,10 @@ async function startOnce(uid) {
     for await (const line of createInterface({ input: child.stdout })) {
       output += `${line}\n`;
       const msg = line.startsWith('{') ? JSON.parse(line).msg : undefined;
-      if (msg === 'kubernetes client ready') {
+      if (msg === 'mount path primed') {
         ready = true;
         child.kill('SIGTERM');
-      } else if (msg === 'kubernetes client not ready') child.kill('SIGTERM');
+      } else if (msg === 'mount path not primed') child.kill('SIGTERM');
     }
     const status = await exited;
     clearTimeout(timer);

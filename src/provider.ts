@@ -14,6 +14,7 @@ import type { ProviderFlags } from './config/flags.js';
 import { KubeClusterReader, loadCoreApi } from './k8s/cluster.js';
 import { TokenBucket } from './k8s/tokenBucket.js';
 import { createMountHandler } from './mount/handler.js';
+import { primeMountPath } from './mount/prime.js';
 import { ObservabilityServer } from './observability/httpServer.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { ProviderMetrics } from './observability/metrics.js';
@@ -29,6 +30,21 @@ import { readProviderVersion } from './shippedFile.js';
  */
 function releaseCompileCache(): void {
   (nodeModule as typeof nodeModule & { flushCompileCache?: () => void }).flushCompileCache?.();
+}
+
+/** Priming only saves time: a failure is logged (it names a bug, never a setting) and the provider goes on. */
+async function primeOnce(flags: ProviderFlags, logger: Logger): Promise<void> {
+  const started = performance.now();
+  try {
+    const files = await primeMountPath({
+      retryMode: flags.awsRetryMode,
+      maxAttempts: flags.awsMaxAttempts,
+      fetchConcurrency: flags.fetchConcurrency,
+    });
+    logger.info({ files, durationMs: Math.round(performance.now() - started) }, 'mount path primed');
+  } catch (err) {
+    logger.warn({ error: err instanceof Error ? err.message : String(err) }, 'mount path not primed');
+  }
 }
 
 export interface Provider {
@@ -122,12 +138,13 @@ export function createProvider(
       cluster
         .warmUp()
         .then(
-          () => logger.info('kubernetes client ready'),
+          (apiServerVersion) => logger.info({ apiServerVersion }, 'kubernetes client ready'),
           (err: unknown) => {
             // Not fatal: a Mount whose SecretProviderClass needs no lookup still works, the others say why they fail.
             logger.error({ error: err instanceof Error ? err.message : String(err) }, 'kubernetes client not ready');
           },
         )
+        .then(() => primeOnce(flags, logger))
         .finally(releaseCompileCache);
       return { socketPath, metricsPort };
     },

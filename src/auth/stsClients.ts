@@ -4,6 +4,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { LRUCache } from 'lru-cache';
+import type { InProcessHandler } from '../aws/inProcessAnswers.js';
 
 export interface StsOptions {
   /** Whole request limit per attempt (ms), as `--aws-request-timeout`; a breach is retried. Default 10000. */
@@ -12,6 +13,8 @@ export interface StsOptions {
   /** Attempts per call, as `--aws-max-attempts`. Default 3. */
   maxAttempts?: number;
   retryMode?: 'standard' | 'adaptive';
+  /** Answers every request in place of the network, the connection options aside (priming, src/mount/prime.ts). */
+  requestHandler?: InProcessHandler;
 }
 
 /**
@@ -20,18 +23,20 @@ export interface StsOptions {
  * Clients are never destroyed one by one: that would close the shared handler.
  */
 export class StsClients {
-  private readonly handler: NodeHttpHandler;
+  private readonly handler: NodeHttpHandler | InProcessHandler;
   // Web-identity calls are unsigned, so one client per region serves every identity.
   private readonly unsigned = new LRUCache<string, STSClient>({ max: 64 });
 
   constructor(private readonly options: StsOptions = {}) {
-    this.handler = new NodeHttpHandler({
-      connectionTimeout: options.connectionTimeoutMs ?? 3000,
-      requestTimeout: options.requestTimeoutMs ?? 10_000,
-      throwOnRequestTimeout: true,
-      httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 16 }),
-      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 16 }),
-    });
+    this.handler =
+      options.requestHandler ??
+      new NodeHttpHandler({
+        connectionTimeout: options.connectionTimeoutMs ?? 3000,
+        requestTimeout: options.requestTimeoutMs ?? 10_000,
+        throwOnRequestTimeout: true,
+        httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 16 }),
+        httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 16 }),
+      });
   }
 
   /** For AssumeRoleWithWebIdentity: no credentials of its own. */
@@ -48,7 +53,7 @@ export class StsClients {
 
   destroy(): void {
     this.unsigned.clear();
-    this.handler.destroy();
+    this.handler.destroy?.();
   }
 
   private create(region: string, credentials?: AwsCredentialIdentity): STSClient {

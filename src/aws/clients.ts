@@ -13,6 +13,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { LRUCache } from 'lru-cache';
 import type { AwsCredentials, AwsIdentity, RegionClients } from './types.js';
 import { observeCalls, type AwsCallObserver } from './callObserver.js';
+import type { InProcessHandler } from './inProcessAnswers.js';
 import { SharedCalls } from './sharedCalls.js';
 
 export interface AwsClientPoolOptions {
@@ -37,6 +38,8 @@ export interface AwsClientPoolOptions {
   userAgent?: string;
   /** Told of every call once it ended (after retries): where the metrics plug in. */
   onCall?: AwsCallObserver;
+  /** Answers every request in place of the network, the connection options aside (priming, src/mount/prime.ts). */
+  requestHandler?: InProcessHandler;
 }
 
 /** `a/1 b/2` → [['a', '1'], ['b', '2']]: the SDK escapes a whole string into one token, mangling the rest. */
@@ -90,7 +93,7 @@ export class AwsClientPool {
    * identities (a connection carries no credentials, each request is signed) and the socket count stays bounded
    * for the whole process.
    */
-  private readonly handler: NodeHttpHandler;
+  private readonly handler: NodeHttpHandler | InProcessHandler;
   private readonly retryMode: 'standard' | 'adaptive';
   private readonly maxAttempts: number;
   private readonly userAgent: [string, string?][];
@@ -98,13 +101,15 @@ export class AwsClientPool {
 
   constructor(options: AwsClientPoolOptions = {}) {
     const maxSockets = options.maxSockets ?? 64;
-    this.handler = new NodeHttpHandler({
-      connectionTimeout: options.connectionTimeoutMs ?? 3000,
-      requestTimeout: options.requestTimeoutMs ?? 10_000,
-      throwOnRequestTimeout: true,
-      httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
-      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
-    });
+    this.handler =
+      options.requestHandler ??
+      new NodeHttpHandler({
+        connectionTimeout: options.connectionTimeoutMs ?? 3000,
+        requestTimeout: options.requestTimeoutMs ?? 10_000,
+        throwOnRequestTimeout: true,
+        httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
+        httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
+      });
     this.entries = new LRUCache<string, PoolEntry>({
       max: options.maxClients ?? 500,
       ...(options.idleTtlMs ? { ttl: options.idleTtlMs, updateAgeOnGet: true } : {}),
@@ -152,7 +157,7 @@ export class AwsClientPool {
   destroy(): void {
     this.entries.clear();
     this.regions.clear();
-    this.handler.destroy();
+    this.handler.destroy?.();
   }
 
   private sdkClients(region: string): SdkClients {

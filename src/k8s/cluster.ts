@@ -93,9 +93,21 @@ export class KubeClusterReader implements ClusterReader {
     return entry?.region;
   }
 
-  /** Starts loading the client now, so the first Mount does not pay for it; a broken kubeconfig shows at once. */
-  warmUp(): Promise<void> {
-    return this.coreApi().then(() => undefined);
+  /**
+   * Loads the client and reads the apiserver's /version, so that the first Mount finds the client's code run once and
+   * a TLS connection open (kept for IDLE_CONNECTION_MS), and a broken kubeconfig or an unreachable apiserver shows
+   * in the log at once. Resolves with the apiserver's version. Not a lookup: no metric, no cache.
+   */
+  async warmUp(): Promise<string> {
+    const api = await this.coreApi();
+    try {
+      return (await this.throttle(() => api.getCode())).gitVersion;
+    } catch (err) {
+      const code = httpStatusOf(err);
+      throw new Error(`GET /version: ${code === undefined ? (err instanceof Error ? err.message : String(err)) : `HTTP ${code}`}`, {
+        cause: err,
+      });
+    }
   }
 
   private coreApi(): Promise<CoreApi> {

@@ -1,6 +1,6 @@
 import https from 'node:https';
 import { isDeepStrictEqual } from 'node:util';
-import type { V1Node, V1Pod, V1ServiceAccount } from '@kubernetes/client-node';
+import type { V1Node, V1Pod, V1ServiceAccount, VersionInfo } from '@kubernetes/client-node';
 // client-node's modules one by one: its index re-exports every part of the client (exec, attach, port-forward, the
 // model serializer...), and the bundle would keep them all.
 import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
@@ -15,11 +15,13 @@ import { ServerConfiguration } from '@kubernetes/client-node/dist/gen/servers.js
  */
 const IDLE_CONNECTION_MS = 60_000;
 
-/** The three reads the provider makes, with the names and arguments of client-node's CoreV1Api. */
+/** The reads the provider makes, with the names and arguments of client-node's CoreV1Api and VersionApi. */
 export interface CoreApi {
   readNamespacedServiceAccount(args: { namespace: string; name: string }): Promise<V1ServiceAccount>;
   readNamespacedPod(args: { namespace: string; name: string }): Promise<V1Pod>;
   readNode(args: { name: string }): Promise<V1Node>;
+  /** The apiserver's /version, which every client may read (system:public-info-viewer). */
+  getCode(): Promise<VersionInfo>;
 }
 
 /**
@@ -60,6 +62,7 @@ export function connectCoreApi(kubeconfigPath?: string): CoreApi {
       get(`/api/v1/namespaces/${segment(namespace)}/serviceaccounts/${segment(name)}`),
     readNamespacedPod: ({ namespace, name }) => get(`/api/v1/namespaces/${segment(namespace)}/pods/${segment(name)}`),
     readNode: ({ name }) => get(`/api/v1/nodes/${segment(name)}`),
+    getCode: () => get('/version'),
   };
 }
 

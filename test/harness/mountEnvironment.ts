@@ -36,6 +36,8 @@ export interface MountEnvironmentOptions {
   providerArgs?: string[] | (() => string[]);
   /** Env of the provider process besides the AWS endpoint, e.g. AWS_REGION. */
   providerEnv?: Record<string, string>;
+  /** The provider's kubeconfig in place of the admin's, read when it starts (after earlier hooks wrote it). */
+  kubeconfigPath?: () => string;
 }
 
 /**
@@ -52,7 +54,7 @@ export function useMountEnvironment(options: MountEnvironmentOptions = {}): Moun
     proxy = await startFaultProxy(peers.motoUrl);
     await ensureNamespace(namespace);
     provider = await startProvider({
-      kubeconfigPath: peers.kube.kubeconfigPath,
+      kubeconfigPath: options.kubeconfigPath?.() ?? peers.kube.kubeconfigPath,
       args: typeof options.providerArgs === 'function' ? options.providerArgs() : options.providerArgs,
       env: { AWS_ENDPOINT_URL: proxy.url, ...options.providerEnv },
     });

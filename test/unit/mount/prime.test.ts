@@ -1,0 +1,21 @@
+import { ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { describe, expect, it } from 'vitest';
+import { inProcessAnswers } from '../../../src/aws/inProcessAnswers.js';
+import { primeMountPath } from '../../../src/mount/prime.js';
+
+describe('priming the Mount path', () => {
+  it('renders every file of its made-up SecretProviderClass, the JMESPath extraction included', async () => {
+    // 4 objects: 2 batched secrets (one with a JMESPath alias), a pinned secret, a parameter.
+    await expect(primeMountPath({ retryMode: 'standard', maxAttempts: 3, fetchConcurrency: 4 })).resolves.toBe(5);
+  });
+
+  it('a call the in-process answers do not know is refused by name, not sent', async () => {
+    const client = new SecretsManagerClient({
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'AKIDPRIMING', secretAccessKey: 'priming' },
+      requestHandler: inProcessAnswers(),
+      maxAttempts: 1,
+    });
+    await expect(client.send(new ListSecretsCommand({}))).rejects.toThrow('no in-process answer for secretsmanager.ListSecrets');
+  });
+});
