@@ -47,7 +47,9 @@ async function startOnce(uid) {
     chownSync(volume, uid, uid);
     const args = [`--provider-volume=${volume}`, `--kubeconfig=${join(volume, 'kubeconfig')}`, '--metrics-addr=127.0.0.1:0'];
     const child = spawn(process.execPath, [...process.execArgv, join(root, 'dist/src/main.js'), ...args], {
-      env: { PATH: process.env.PATH, NODE_COMPILE_CACHE: cacheDir, AWS_EC2_METADATA_DISABLED: 'true' },
+      // HOME as a container runtime always sets it: the build's user ids have no passwd entry, and without either
+      // the SDK's look for ~/.aws/config throws in the priming's STS call.
+      env: { PATH: process.env.PATH, HOME: volume, NODE_COMPILE_CACHE: cacheDir, AWS_EC2_METADATA_DISABLED: 'true' },
       uid,
       gid: uid,
       stdio: ['ignore', 'pipe', 'pipe'],
