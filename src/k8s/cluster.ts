@@ -104,9 +104,8 @@ export class KubeClusterReader implements ClusterReader {
       return (await this.throttle(() => api.getCode())).gitVersion;
     } catch (err) {
       const code = httpStatusOf(err);
-      throw new Error(`GET /version: ${code === undefined ? (err instanceof Error ? err.message : String(err)) : `HTTP ${code}`}`, {
-        cause: err,
-      });
+      const reason = code === undefined ? (err instanceof Error ? err.message : String(err)) : `HTTP ${code}`;
+      throw new Error(`GET /version: ${reason}`, { cause: err });
     }
   }
 

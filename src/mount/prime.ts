@@ -1,3 +1,10 @@
+/**
+ * Priming: one made-up Mount through the provider's own code, once, right after the start, with every edge that
+ * would leave the process answered inside it (the SDK's request handler, the Kubernetes reads). Without it the first
+ * real Mount of each process compiles that code while pods wait: ~50 ms for one pod, ~100 ms for the whole first
+ * storm of a new node (README, Performance). Everything it builds is its own and dropped after, so no cache, client,
+ * metric or log line of the provider sees it.
+ */
 import { AwsClientPool } from '../aws/clients.js';
 import { inProcessAnswers } from '../aws/inProcessAnswers.js';
 import { BatchSupportStore } from '../aws/secretsManager.js';
@@ -12,13 +19,6 @@ import type { CoreApi } from '../k8s/coreApi.js';
 import { loadProviderService, type MountRequestMessage } from '../server/proto.js';
 import { mount, type MountDependencies } from './mount.js';
 
-/**
- * Priming: one made-up Mount through the provider's own code, once, right after the start, with every edge that
- * would leave the process answered inside it (the SDK's request handler, the Kubernetes reads). Without it the first
- * real Mount of each process compiles that code while pods wait: ~50 ms for one pod, ~100 ms for the whole first
- * storm of a new node (README, Performance). Everything it builds is its own and dropped after, so no cache, client,
- * metric or log line of the provider sees it.
- */
 export interface PrimeSettings {
   retryMode: 'standard' | 'adaptive';
   maxAttempts: number;
@@ -59,6 +59,7 @@ export async function primeMountPath(settings: PrimeSettings): Promise<number> {
   const deps: MountDependencies = {
     cluster,
     irsa,
+    // Not primed: Pod Identity calls its agent with fetch, whose undici every provider would then hold (~4 MB).
     podIdentity: irsa,
     pool,
     batchSupport: new BatchSupportStore({ max: 1 }),

@@ -137,3 +137,32 @@ describe("the apiserver's refusals, as a Mount reports them", () => {
     expect(error.message).toContain(`ClusterRole must allow "get" on serviceaccounts`);
   });
 });
+
+describe("the start's warm-up: the apiserver's /version", () => {
+  const reader = (kubeconfigPath: string) =>
+    new KubeClusterReader(() => loadCoreApi(kubeconfigPath), { serviceAccountTtlMs: 60_000, maxEntries: 10 });
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(usePeers().runDir, 'k8s-warm-up-'));
+    await ensureNamespace(NAMESPACE);
+  });
+
+  it('is read by a provider identity RBAC grants nothing, and resolves with the server version', async () => {
+    await createServiceAccount(NAMESPACE, 'warm-up-no-rbac');
+    const { token } = await mintToken(NAMESPACE, 'warm-up-no-rbac', 'https://kubernetes.default.svc');
+    const { kube } = usePeers();
+    const kubeconfigPath = join(dir, 'kubeconfig-no-rbac');
+    await writeFile(kubeconfigPath, kubeconfig(kube.server, kube.caFile, 'warm-up-no-rbac', token), { mode: 0o600 });
+    await expect(reader(kubeconfigPath).warmUp()).resolves.toMatch(/^v1\.\d+\.\d+/);
+  });
+
+  it('an apiserver that cannot be reached → an error naming the GET and the cause', async () => {
+    const { kube } = usePeers();
+    const closed = await startPassThrough(kube.server);
+    await closed.close();
+    const kubeconfigPath = join(dir, 'kubeconfig-closed');
+    await writeFile(kubeconfigPath, kubeconfig(closed.server, kube.caFile, 'admin', kube.token), { mode: 0o600 });
+    await expect(reader(kubeconfigPath).warmUp()).rejects.toThrow(/^GET \/version: .*ECONNREFUSED/);
+  });
+});
