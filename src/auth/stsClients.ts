@@ -1,9 +1,8 @@
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { NodeHttpHandler } from '@smithy/node-http-handler';
 import { LRUCache } from 'lru-cache';
+import { keepAliveHandler } from '../aws/httpHandler.js';
 import type { InProcessHandler } from '../aws/inProcessAnswers.js';
 
 export interface StsOptions {
@@ -28,15 +27,7 @@ export class StsClients {
   private readonly unsigned = new LRUCache<string, STSClient>({ max: 64 });
 
   constructor(private readonly options: StsOptions = {}) {
-    this.handler =
-      options.requestHandler ??
-      new NodeHttpHandler({
-        connectionTimeout: options.connectionTimeoutMs ?? 3000,
-        requestTimeout: options.requestTimeoutMs ?? 10_000,
-        throwOnRequestTimeout: true,
-        httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 16 }),
-        httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 16 }),
-      });
+    this.handler = options.requestHandler ?? keepAliveHandler({ ...options, maxSockets: 16 });
   }
 
   /** For AssumeRoleWithWebIdentity: no credentials of its own. */

@@ -5,14 +5,13 @@
  */
 
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { NodeHttpHandler } from '@smithy/node-http-handler';
 import { LRUCache } from 'lru-cache';
 import type { AwsCredentials, AwsIdentity, RegionClients } from './types.js';
 import { observeCalls, type AwsCallObserver } from './callObserver.js';
+import { keepAliveHandler } from './httpHandler.js';
 import type { InProcessHandler } from './inProcessAnswers.js';
 import { SharedCalls } from './sharedCalls.js';
 
@@ -100,16 +99,7 @@ export class AwsClientPool {
   private readonly onCall: AwsCallObserver | undefined;
 
   constructor(options: AwsClientPoolOptions = {}) {
-    const maxSockets = options.maxSockets ?? 64;
-    this.handler =
-      options.requestHandler ??
-      new NodeHttpHandler({
-        connectionTimeout: options.connectionTimeoutMs ?? 3000,
-        requestTimeout: options.requestTimeoutMs ?? 10_000,
-        throwOnRequestTimeout: true,
-        httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
-        httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
-      });
+    this.handler = options.requestHandler ?? keepAliveHandler({ ...options, maxSockets: options.maxSockets ?? 64 });
     this.entries = new LRUCache<string, PoolEntry>({
       max: options.maxClients ?? 500,
       ...(options.idleTtlMs ? { ttl: options.idleTtlMs, updateAgeOnGet: true } : {}),

@@ -1,9 +1,9 @@
 /**
- * An SDK request handler that answers in the process and never opens a socket: each call the Mount path makes gets a
- * well-formed answer in its service's wire format, built from the request. Only for priming (src/mount/prime.ts),
+ * An SDK request handler that answers in the process and never opens a socket: each call the priming's made-up Mount
+ * makes gets a well-formed answer in its service's wire format, built from the request. Only for priming (src/mount/prime.ts),
  * which runs the SDK's whole send path (endpoint rules, serialization, signing, retries, the body collector, parsing)
- * once at start, so that the first real Mount does not compile it. Any other call is refused by name, so a new call
- * on the Mount path shows up in the priming's log line instead of going unprimed unnoticed.
+ * once at start, so that the first real Mount does not compile it. Any other call is refused by name, so a change to
+ * the calls that Mount makes shows up in the priming's log line instead of going unprimed unnoticed.
  */
 import { Readable } from 'node:stream';
 import type { HttpHandlerOptions, HttpRequest, HttpResponse, RequestHandler } from '@smithy/types';
@@ -40,7 +40,7 @@ function answer(request: HttpRequest): HttpResponse {
     return json({ Parameters: Names.map((name) => parameter(name)), InvalidParameters: [] });
   }
   const action = target ?? new URLSearchParams(bodyText(request)).get('Action');
-  if (action === 'AssumeRoleWithWebIdentity' || action === 'AssumeRole') return stsCredentials(action);
+  if (action === 'AssumeRoleWithWebIdentity') return stsCredentials(action);
   throw new Error(`no in-process answer for ${action ?? `${request.method} ${request.hostname}${request.path}`}`);
 }
 
@@ -54,8 +54,7 @@ function bodyText(request: HttpRequest): string {
   return body instanceof Uint8Array ? new TextDecoder().decode(body) : String(body ?? '');
 }
 
-function secretValue(id: string, versionId = '00000000-0000-4000-8000-000000000000') {
-  const name = id.startsWith('arn:') ? id.split(':')[6]! : id;
+function secretValue(name: string, versionId = '00000000-0000-4000-8000-000000000000') {
   return {
     ARN: `arn:aws:secretsmanager:${ARN_SCOPE}:secret:${name}-AbCdEf`,
     Name: name,
@@ -66,14 +65,13 @@ function secretValue(id: string, versionId = '00000000-0000-4000-8000-0000000000
   };
 }
 
-function parameter(selector: string) {
-  const name = selector.split(':')[0]!;
+function parameter(name: string) {
   return {
     Name: name,
     Type: 'SecureString',
     Value: 'priming',
     Version: 1,
-    ARN: `arn:aws:ssm:${ARN_SCOPE}:parameter${name.startsWith('/') ? '' : '/'}${name}`,
+    ARN: `arn:aws:ssm:${ARN_SCOPE}:parameter${name}`,
     DataType: 'text',
     LastModifiedDate: 1_700_000_000,
   };

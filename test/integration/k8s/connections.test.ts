@@ -105,9 +105,21 @@ describe('connections to the apiserver', () => {
   });
 });
 
+const reader = (kubeconfigPath: string) =>
+  new KubeClusterReader(() => loadCoreApi(kubeconfigPath), { serviceAccountTtlMs: 60_000, maxEntries: 10 });
+
+/** A kubeconfig in `dir` that signs in as a new ServiceAccount `name`, to which RBAC grants nothing. */
+async function noRbacKubeconfig(dir: string, name: string): Promise<string> {
+  await createServiceAccount(NAMESPACE, name);
+  // The apiserver's own audience (its issuer), so the token signs the provider in as that ServiceAccount.
+  const { token } = await mintToken(NAMESPACE, name, 'https://kubernetes.default.svc');
+  const { kube } = usePeers();
+  const kubeconfigPath = join(dir, `kubeconfig-${name}`);
+  await writeFile(kubeconfigPath, kubeconfig(kube.server, kube.caFile, name, token), { mode: 0o600 });
+  return kubeconfigPath;
+}
+
 describe("the apiserver's refusals, as a Mount reports them", () => {
-  const reader = (kubeconfigPath: string) =>
-    new KubeClusterReader(() => loadCoreApi(kubeconfigPath), { serviceAccountTtlMs: 60_000, maxEntries: 10 });
   let dir: string;
 
   beforeAll(async () => {
@@ -125,12 +137,7 @@ describe("the apiserver's refusals, as a Mount reports them", () => {
   });
 
   it("a provider identity RBAC grants nothing → PERMISSION_DENIED naming the lookup, the status and the ClusterRole's verbs", async () => {
-    await createServiceAccount(NAMESPACE, 'no-rbac');
-    // The apiserver's own audience (its issuer), so the token signs the provider in as that ServiceAccount.
-    const { token } = await mintToken(NAMESPACE, 'no-rbac', 'https://kubernetes.default.svc');
-    const { kube } = usePeers();
-    const kubeconfigPath = join(dir, 'kubeconfig-no-rbac');
-    await writeFile(kubeconfigPath, kubeconfig(kube.server, kube.caFile, 'no-rbac', token), { mode: 0o600 });
+    const kubeconfigPath = await noRbacKubeconfig(dir, 'no-rbac');
     const error = await reader(kubeconfigPath).serviceAccountRoleArn(NAMESPACE, 'no-rbac').catch((e) => e);
     expect(error).toMatchObject({ grpcStatus: status.PERMISSION_DENIED, code: 'KubernetesUnavailable' });
     expect(error.message).toContain(`Kubernetes API refused to get serviceaccount ${NAMESPACE}/no-rbac (HTTP 403)`);
@@ -139,8 +146,6 @@ describe("the apiserver's refusals, as a Mount reports them", () => {
 });
 
 describe("the start's warm-up: the apiserver's /version", () => {
-  const reader = (kubeconfigPath: string) =>
-    new KubeClusterReader(() => loadCoreApi(kubeconfigPath), { serviceAccountTtlMs: 60_000, maxEntries: 10 });
   let dir: string;
 
   beforeAll(async () => {
@@ -149,11 +154,7 @@ describe("the start's warm-up: the apiserver's /version", () => {
   });
 
   it('is read by a provider identity RBAC grants nothing, and resolves with the server version', async () => {
-    await createServiceAccount(NAMESPACE, 'warm-up-no-rbac');
-    const { token } = await mintToken(NAMESPACE, 'warm-up-no-rbac', 'https://kubernetes.default.svc');
-    const { kube } = usePeers();
-    const kubeconfigPath = join(dir, 'kubeconfig-no-rbac');
-    await writeFile(kubeconfigPath, kubeconfig(kube.server, kube.caFile, 'warm-up-no-rbac', token), { mode: 0o600 });
+    const kubeconfigPath = await noRbacKubeconfig(dir, 'warm-up-no-rbac');
     await expect(reader(kubeconfigPath).warmUp()).resolves.toMatch(/^v1\.\d+\.\d+/);
   });
 

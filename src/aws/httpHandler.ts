@@ -1,0 +1,23 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+export interface KeepAliveOptions {
+  /** TCP + TLS connect limit per attempt (ms). Default 3000. */
+  connectionTimeoutMs?: number;
+  /** Whole request limit per attempt (ms); a breach is a TimeoutError the SDK retries. Default 10000. */
+  requestTimeoutMs?: number;
+  /** Sockets per endpoint host. */
+  maxSockets: number;
+}
+
+/** The SDK's Node.js handler on keep-alive agents: connections are reused across calls and bounded per host. */
+export function keepAliveHandler(options: KeepAliveOptions): NodeHttpHandler {
+  return new NodeHttpHandler({
+    connectionTimeout: options.connectionTimeoutMs ?? 3000,
+    requestTimeout: options.requestTimeoutMs ?? 10_000,
+    throwOnRequestTimeout: true,
+    httpAgent: new HttpAgent({ keepAlive: true, maxSockets: options.maxSockets }),
+    httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: options.maxSockets }),
+  });
+}
