@@ -1,28 +1,45 @@
+import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import { isProviderError, type ProviderError } from '../errors.js';
 import { parseObjects, type ObjectsContext, type ParsedObjects } from './objects.js';
 
 /**
  * parseObjects, remembered. Parsing and validating the objects YAML is most of a Mount's CPU (~1–2 ms for 40
  * objects, against ~0.3 ms for everything else the provider does), and every pod of a Deployment, and every
  * rotation poll, sends the same SecretProviderClass text. The result depends only on the text and the context
- * (region, failover region, path translation, default mode), which form the key; nothing about the pod or its
- * identity is in it. Results are frozen, so no Mount can change what another is served. Failures are not
- * remembered (a bad SecretProviderClass costs its parse every time, as before).
+ * (region, failover region, path translation, default mode); their hash is the key, and nothing about the pod or
+ * its identity is in it. Results are frozen, so no Mount can change what another is served. Refusals are
+ * remembered too, apart from successes so that a stream of bad texts cannot evict good ones: the driver retries a
+ * failed Mount every few seconds, and a text that runs into a parsing budget costs that budget each time.
  */
-const cache = new LRUCache<string, ParsedObjects>({
+const parsed = new LRUCache<string, ParsedObjects>({
   max: 256,
-  // Keys hold the whole objects text: bound the memory they take, not only their number.
+  // A parsed config grows with its text: bound the memory they take, not only their number.
   maxSize: 8 * 1024 * 1024,
-  sizeCalculation: (_value, key) => Math.max(1, key.length * 2),
 });
+const refused = new LRUCache<string, ProviderError>({ max: 256 });
 
 export function parseObjectsCached(source: string, ctx: ObjectsContext): ParsedObjects {
-  const key = JSON.stringify([source, ctx.region ?? null, ctx.failoverRegion ?? null, ctx.translation, ctx.defaultMode]);
-  const found = cache.get(key);
+  // The context's JSON holds no raw newline, so the first one ends it: no text and context pair reads as another.
+  const key = createHash('sha256')
+    .update(JSON.stringify([ctx.region ?? null, ctx.failoverRegion ?? null, ctx.translation, ctx.defaultMode]))
+    .update('\n')
+    .update(source)
+    .digest('base64');
+  const found = parsed.get(key);
   if (found !== undefined) return found;
-  const parsed = deepFreeze(parseObjects(source, ctx));
-  cache.set(key, parsed);
-  return parsed;
+  const refusal = refused.get(key);
+  if (refusal !== undefined) throw refusal;
+  let result: ParsedObjects;
+  try {
+    result = deepFreeze(parseObjects(source, ctx));
+  } catch (err) {
+    // Only our own verdicts on the text: anything else is a fault of ours that must not stick.
+    if (isProviderError(err)) refused.set(key, err);
+    throw err;
+  }
+  parsed.set(key, result, { size: Math.max(1, source.length * 2) });
+  return result;
 }
 
 function deepFreeze<T>(value: T): T {

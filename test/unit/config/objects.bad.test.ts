@@ -24,7 +24,7 @@ const cases: BadObjects[] = [
   { name: 'entry is a string', objects: '- MySecret', mentions: ['objects[0] must be a map', 'MySecret'] },
   { name: 'entry is a list', objects: '- [a, b]', mentions: ['objects[0] must be a map', 'a list'] },
   { name: 'entry is empty', objects: '-', mentions: ['objects[0] must be a map', 'nothing'] },
-  { name: 'duplicate key', objects: '- objectName: a\n  objectName: b', mentions: ['objects', 'line 2, column 3', 'Map keys must be unique'] },
+  { name: 'duplicate key', objects: '- objectName: a\n  objectName: b', mentions: ['objects', 'key "objectName" at line 2, column 3 appears twice', 'Keep one'] },
   { name: 'nested too deeply (block)', objects: `${'- '.repeat(1000)}x`, mentions: ['objects', 'nests deeper than 100 levels'] },
   { name: 'nested too deeply (flow)', objects: `${'['.repeat(5000)}${']'.repeat(5000)}`, mentions: ['objects', 'nests deeper than 100 levels'] },
   { name: 'a recursive alias', objects: '- &a\n  objectName: x\n  jmesPath: [*a]', mentions: ['objects', 'alias *a refers to a node that contains it'] },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseObjectsCached } from '../../../src/config/objectsCache.js';
-import { parseObjects } from '../../../src/config/objects.js';
+import { parseObjects, type ObjectsContext } from '../../../src/config/objects.js';
+import { ProviderError } from '../../../src/errors.js';
 
 const yaml = '- objectName: db\n  objectType: secretsmanager\n- objectName: /app/flag\n  objectType: ssmparameter\n';
 const ctx = { region: 'us-east-1', translation: '_', defaultMode: 0o644 } as const;
@@ -26,9 +27,21 @@ describe('parseObjectsCached', () => {
     expect(() => (parsed.objects[0]!.mode = 0o777)).toThrow(TypeError);
   });
 
-  it('a bad SecretProviderClass fails every time', () => {
+  it('a bad SecretProviderClass fails every time, with the refusal remembered rather than parsed again', () => {
     const bad = '- objectName: x\n  objectTipe: secretsmanager\n';
-    expect(() => parseObjectsCached(bad, ctx)).toThrow(/objectTipe/);
-    expect(() => parseObjectsCached(bad, ctx)).toThrow(/objectTipe/);
+    const refusal = (objects: string, context: ObjectsContext = ctx) => {
+      try {
+        parseObjectsCached(objects, context);
+      } catch (err) {
+        return err;
+      }
+      throw new Error('not refused');
+    };
+    const first = refusal(bad);
+    expect(first).toBeInstanceOf(ProviderError);
+    expect((first as ProviderError).message).toMatch(/objectTipe/);
+    expect(refusal(bad)).toBe(first);
+    // Another context is another verdict.
+    expect(refusal(bad, { ...ctx, defaultMode: 0o600 })).not.toBe(first);
   });
 });
