@@ -1,4 +1,5 @@
 import { status } from '@grpc/grpc-js';
+import { showDeceptiveCharacters } from './visibleText.js';
 
 /**
  * Why a Mount failed, as a short stable word. It prefixes the message the driver shows in pod events and is
@@ -44,12 +45,15 @@ const MAX_MESSAGE = 4000;
  * Messages quote what the user wrote (names, aliases, paths), and a SecretProviderClass can hold a name of any
  * length: a 70,000-character objectName once made a 140,000-character message, which grpc-js clients refuse as
  * a trailer (8 KiB by default) and which no pod event shows. A long quoted value keeps its start, and the whole
- * message keeps its start and its end (what to fix).
+ * message keeps its start and its end (what to fix). Messages reach pod events and terminals, so control and
+ * direction-changing characters are shown as their code points.
  */
 function boundedMessage(message: string): string {
+  // A quoted name may hold controls or direction overrides; shown as code points, it cannot disguise the message.
+  const visible = showDeceptiveCharacters(message);
   // Every quoted pair is matched, short ones too, so quotes pair up left to right: matching only long ones
   // would take the text between two short quoted names for a quoted value.
-  const shortened = message.replace(/"([^"]*)"/g, (quoted, value: string) =>
+  const shortened = visible.replace(/"([^"]*)"/g, (quoted, value: string) =>
     value.length > MAX_QUOTED ? `"${value.slice(0, MAX_QUOTED - 40)}…" (${value.length} characters)` : quoted,
   );
   if (shortened.length <= MAX_MESSAGE) return shortened;

@@ -1,4 +1,5 @@
 import { invalidSpc } from '../errors.js';
+import { firstDeceptiveCharacter } from '../visibleText.js';
 
 /** The `pathTranslation` setting: the character that replaces `/`, or false to keep `/` as directories. */
 export type PathTranslation = string | false;
@@ -19,11 +20,16 @@ export function translatePath(name: string, translation: PathTranslation): strin
 /**
  * Why a path cannot be handed to the driver, or undefined if it can. The driver checks the same rules
  * (relative, `filepath.Clean(p) == p`, elements ≤255 bytes, path ≤4096 bytes) and would fail the whole mount
- * with a message that names no object; checking here lets the error say which object and how to fix it.
+ * with a message that names no object; checking here lets the error say which object and how to fix it. Control,
+ * invisible and direction-changing characters are refused too: the driver would write them, and `ls` and pod
+ * events would show another name.
  */
 export function unsafePathReason(path: string): string | undefined {
   if (path === '') return 'it is empty';
-  if (path.includes('\0')) return 'it contains a NUL character';
+  const deceptive = firstDeceptiveCharacter(path);
+  if (deceptive !== undefined) {
+    return `it contains ${deceptive}, a control, invisible or direction-changing character that would disguise the name`;
+  }
   if (path.startsWith('/')) return 'it is absolute (starts with "/")';
   if (Buffer.byteLength(path) > MAX_PATH_BYTES) return `it is longer than ${MAX_PATH_BYTES} bytes`;
   for (const element of path.split('/')) {

@@ -30,7 +30,7 @@ describe('unsafePathReason', () => {
     ['a/./b', '"." element'],
     ['..', '".." element'],
     ['a/../b', '".." element'],
-    ['a\0b', 'NUL'],
+    ['a\0b', 'U+0000'],
     ['x'.repeat(256), 'longer than 255 bytes'],
     ['é'.repeat(128), 'longer than 255 bytes'],
     [`${'d'.repeat(200)}/`.repeat(21).slice(0, -1), 'longer than 4096 bytes'],
