@@ -39,8 +39,16 @@ export function parseMountRequest(req: MountRequestFields): MountConfig {
     permission,
     targetPath: req.targetPath,
     objects,
-    warnings: [...parameterWarnings(attributes), ...warnings],
+    warnings: boundedWarnings([...parameterWarnings(attributes), ...warnings]),
   };
+}
+
+/** A Mount's warnings are one log line; a request of a thousand misspelt keys must not make it a huge one. */
+const MAX_WARNINGS = 5;
+
+function boundedWarnings(warnings: string[]): string[] {
+  if (warnings.length <= MAX_WARNINGS) return warnings;
+  return [...warnings.slice(0, MAX_WARNINGS), `… and ${warnings.length - MAX_WARNINGS} more warnings of the same kinds`];
 }
 
 /**

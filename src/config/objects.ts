@@ -1,5 +1,6 @@
 import { invalidSpc } from '../errors.js';
 import { jmesPathSyntaxError } from '../files/jmes.js';
+import { showDeceptiveCharacters } from '../visibleText.js';
 import { checkFilePath, checkUniquePaths, translatePath, type PathTranslation, type PlannedFile } from '../files/paths.js';
 import { arnRegion, looksLikeArn, withRegion, type Arn } from './arn.js';
 import { describeYaml, optionalString, parseFileMode, readFields, requiredString, type Fields } from './fields.js';
@@ -42,7 +43,7 @@ const OBJECT_TYPES: readonly ObjectType[] = ['secretsmanager', 'ssmparameter'];
 
 export interface ParsedObjects {
   objects: ObjectSpec[];
-  /** Things worth a log line but not a failed mount (an objectType assumed). */
+  /** Things worth a log line but not a failed mount (objectTypes assumed); one per kind, not per object. */
   warnings: string[];
 }
 
@@ -55,17 +56,36 @@ export function parseObjects(source: string, ctx: ObjectsContext): ParsedObjects
     );
   }
   if (tree.length === 0) throw invalidSpc('objects lists no object. Add at least one "- objectName: …" entry.');
-  const warnings: string[] = [];
-  const objects = tree.map((entry, index) => parseObject(entry, index, ctx, warnings));
+  const untyped: string[] = [];
+  const objects = tree.map((entry, index) => parseObject(entry, index, ctx, untyped));
   checkUniquePaths(objects.flatMap(plannedFiles));
-  return { objects, warnings };
+  return { objects, warnings: untyped.length > 0 ? [untypedWarning(untyped)] : [] };
 }
 
-function parseObject(entry: YamlValue, index: number, ctx: ObjectsContext, warnings: string[]): ObjectSpec {
+/** Objects named in the one warning about assumed types; a list of 2,000 made 2,000 log lines per Mount. */
+const NAMED_UNTYPED = 3;
+
+/**
+ * ASCP requires objectType for a plain name, but the user guide's own failover example omits it, so secretsmanager
+ * is assumed, and said so in one warning per Mount however many objects lack it.
+ */
+function untypedWarning(untyped: readonly string[]): string {
+  const named = untyped.slice(0, NAMED_UNTYPED).join(', ');
+  const more = untyped.length > NAMED_UNTYPED ? ` and ${untyped.length - NAMED_UNTYPED} more` : '';
+  const which =
+    untyped.length === 1
+      ? `${named}: no objectType and objectName is not an ARN`
+      : `${untyped.length} objects have no objectType and an objectName that is not an ARN (${named}${more})`;
+  return showDeceptiveCharacters(
+    `${which}; assuming secretsmanager. Set objectType (secretsmanager or ssmparameter) to be explicit; ASCP requires it.`,
+  );
+}
+
+function parseObject(entry: YamlValue, index: number, ctx: ObjectsContext, untyped: string[]): ObjectSpec {
   const fields = readFields(entry, OBJECT_KEYS, describeEntry(entry, index), 'objectName: …, objectType: …');
   const objectName = requiredString(fields.objectName, 'objectName', `objects[${index}]`, 'Name the secret or parameter.');
   const where = describeObject({ index, primary: { objectName } });
-  const { objectType, arn } = resolveType(objectName, fields.objectType, where, warnings);
+  const { objectType, arn } = resolveType(objectName, fields.objectType, where, untyped);
   if (arn && ctx.region !== undefined) checkArnRegion(where, 'objectName', arn.region, ctx.region, 'region');
   const primary = parseRef(fields, objectName, objectType, where);
   const objectAlias = optionalString(fields.objectAlias, 'objectAlias', where);
@@ -87,24 +107,20 @@ function describeEntry(entry: YamlValue, index: number): string {
 }
 
 /**
- * The type from `objectType`, else from the ARN, else Secrets Manager. ASCP requires objectType for a plain
- * name, but the user guide's own failover example omits it, so we assume secretsmanager and say so in a warning.
- * An ARN and an explicit type must agree.
+ * The type from `objectType`, else from the ARN, else Secrets Manager (the object is added to `untyped` for the
+ * warning). An ARN and an explicit type must agree.
  */
 function resolveType(
   objectName: string,
   typeField: YamlValue | undefined,
   where: string,
-  warnings: string[],
+  untyped: string[],
 ): { objectType: ObjectType; arn?: Arn } {
   const fromArn = looksLikeArn(objectName) ? checkedArn(objectName, where, 'objectName') : undefined;
   const written = optionalString(typeField, 'objectType', where);
   if (written === undefined) {
     if (fromArn) return fromArn;
-    warnings.push(
-      `${where}: no objectType and objectName is not an ARN; assuming secretsmanager. ` +
-        'Set objectType (secretsmanager or ssmparameter) to be explicit; ASCP requires it.',
-    );
+    untyped.push(where);
     return { objectType: 'secretsmanager' };
   }
   // ASCP takes the type only in lower case; any case is accepted here since the meaning is not in doubt.

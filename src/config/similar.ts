@@ -17,6 +17,8 @@ export function closestName(word: string, candidates: readonly string[]): string
   const lower = word.toLowerCase();
   let best: { name: string; distance: number } | undefined;
   for (const name of candidates) {
+    // Lengths further apart than two edits cannot be close, and a megabyte-long key must not cost its full table.
+    if (Math.abs(lower.length - name.length) > 2) continue;
     const distance = editDistance(lower, name.toLowerCase());
     if (distance <= 2 && (best === undefined || distance < best.distance)) best = { name, distance };
   }

@@ -73,7 +73,8 @@ function recordSuccess(outcome: MountOutcome, seconds: number, { metrics, logger
     metrics.failovers.inc(regions, outcome.failedOver);
   }
   const pod = { namespace: outcome.config.pod.namespace, pod: outcome.config.pod.name };
-  for (const warning of outcome.config.warnings) logger.warn({ ...pod, warning }, 'secretproviderclass');
+  const { warnings } = outcome.config;
+  if (warnings.length > 0) logger.warn({ ...pod, warnings }, 'secretproviderclass');
   logger.info(
     {
       ...pod,
