@@ -212,6 +212,11 @@ function buildRequest(
   };
 }
 
+/** A well-formed request around the given objects text (the hostile shapes of hostileInputs.ts). */
+export function requestWithObjects(objects: string): MountRequestFields {
+  return buildRequest({ region: PROVIDER_REGION }, objects, {});
+}
+
 const fixture = fc.constantFrom(...FIXTURE_PARAMETERS);
 
 /** A fixture SPC whose objects tree went through 1–4 structural mutations. */
@@ -343,8 +348,8 @@ export async function checkMountInput(request: MountRequestFields, values: Buffe
 }
 
 /** The fast-check property: the generated request and values, checked; verdicts are tallied by the caller. */
-export function mountInputProperty(tally: (verdict: Verdict) => void) {
-  return fc.asyncProperty(mountRequestArb, fc.array(valueArb, { minLength: 1, maxLength: 4 }), async (request, values) => {
+export function mountInputProperty(tally: (verdict: Verdict) => void, requests: fc.Arbitrary<MountRequestFields> = mountRequestArb) {
+  return fc.asyncProperty(requests, fc.array(valueArb, { minLength: 1, maxLength: 4 }), async (request, values) => {
     tally(await checkMountInput(request, values));
   });
 }

@@ -3,7 +3,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseObjects } from '../../../src/config/objects.js';
 import { ProviderError } from '../../../src/errors.js';
-import { FIXTURE_PARAMETERS, mountInputProperty, type Verdict } from '../../fuzz/mountInputs.js';
+import { hostileObjectsArb } from '../../fuzz/hostileInputs.js';
+import { FIXTURE_PARAMETERS, mountInputProperty, requestWithObjects, type Verdict } from '../../fuzz/mountInputs.js';
 
 /** `npm run fuzz` runs the same property on ≥ 100,000 inputs; this modest run keeps it honest in every test run. */
 const RUNS = 2_000;
@@ -18,6 +19,14 @@ describe('bad input at scale: the Mount pipeline before the network', () => {
     expect(verdicts.filter((v) => v.kind === 'config').length).toBeGreaterThan(RUNS / 50);
     const codes = new Set(verdicts.flatMap((v) => (v.kind === 'rejected' ? [v.code] : [])));
     expect(codes).toEqual(new Set(['InvalidSecretProviderClass', 'InvalidMountRequest', 'InvalidObjectValue']));
+  });
+
+  it('40 hostile shapes (issue 22): each a valid config or an InvalidSecretProviderClass refusal', { timeout: 120_000 }, async () => {
+    const verdicts: Verdict[] = [];
+    const requests = hostileObjectsArb.map(({ objects }) => requestWithObjects(objects));
+    await fc.assert(mountInputProperty((verdict) => verdicts.push(verdict), requests), { numRuns: 40 });
+    expect(verdicts).toHaveLength(40);
+    expect(verdicts.filter((v) => v.kind === 'rejected' && v.code !== 'InvalidSecretProviderClass')).toEqual([]);
   });
 
   it('starts from every SecretProviderClass fixture', () => {
