@@ -68,6 +68,17 @@ describe('the nesting budget, from the parser’s own tokens', () => {
     expect(parseObjects(objects, ctx).objects[0]!.primary.objectName).toBe('[[[[x');
   });
 
+  it("yaml's lexer does not recurse per level: it reads 200,000 open brackets on a 100 KiB stack", async () => {
+    // The budget counts the lexer's tokens, so the lexer itself must survive any depth.
+    const script = `
+      import { Lexer } from 'yaml';
+      let tokens = 0;
+      for (const _ of new Lexer().lex('['.repeat(200000))) tokens++;
+      console.log(tokens);`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--stack-size=100', '--input-type=module', '-e', script]);
+    expect(Number(stdout.trim())).toBeGreaterThanOrEqual(200_000);
+  });
+
   it('a stack overflow while reading is reported as nesting, never as a syntax error', async () => {
     // 100 levels fit the default stack; a stack of 100 KiB overflows inside the YAML library's composer.
     const script = `
