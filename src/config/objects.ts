@@ -1,6 +1,5 @@
 import { invalidSpc } from '../errors.js';
 import { jmesPathSyntaxError } from '../files/jmes.js';
-import { showDeceptiveCharacters } from '../visibleText.js';
 import { checkFilePath, checkUniquePaths, translatePath, type PathTranslation, type PlannedFile } from '../files/paths.js';
 import { arnRegion, looksLikeArn, withRegion, type Arn } from './arn.js';
 import { describeYaml, optionalString, parseFileMode, readFields, requiredString, type Fields } from './fields.js';
@@ -15,6 +14,7 @@ import {
   type ObjectType,
 } from './types.js';
 import { isYamlMap, parseYamlTree, type YamlValue } from './yamlTree.js';
+import { showDeceptiveCharacters } from '../visibleText.js';
 
 /** What the object rules need from the rest of the request. */
 export interface ObjectsContext {

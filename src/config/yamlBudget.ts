@@ -71,8 +71,9 @@ function nesting(stack: readonly CST.Token[]): number {
 
 /**
  * Counts the nodes the composer will make, from lexical tokens: each scalar (plain and block scalars come as a
- * marker and then their text), alias, flow collection and block list item, and each empty key (`: v`). Empty values and the block maps around keys are not counted, so a
- * document has at most about twice the nodes counted; the conversion counts exactly, aliases expanded.
+ * marker and then their text), alias, flow collection and block list item, and each empty key (`: v`). Empty
+ * values and the block maps around keys are not counted, so a document has at most about twice the nodes counted;
+ * the conversion counts exactly, aliases expanded.
  */
 function nodeCounter(): (lexeme: string) => number {
   let nodes = 0;

@@ -30,7 +30,7 @@ const BOM = '\ufeff';
 /**
  * Parses one YAML document into a YamlValue; a syntax error names its line and column. Every budget (size, then
  * nesting and nodes while the text is read, then nodes once aliases are expanded) is checked before the work it
- * bounds, so no input holds the event loop for more than a few milliseconds.
+ * bounds, so no input costs more than reading the largest list the budgets allow.
  */
 export function parseYamlTree(source: string, what: string): YamlValue {
   checkYamlSize(source, what);
@@ -53,6 +53,7 @@ export function parseYamlTree(source: string, what: string): YamlValue {
     }
     doc = next;
   }
+  // compose(…, forceDoc = true) makes a document of any text, an empty one included.
   if (!doc) throw new Error('the YAML composer made no document');
   const [error] = doc.errors;
   if (error) {
