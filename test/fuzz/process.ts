@@ -88,6 +88,8 @@ export async function fuzzProcess(runs: number, seed: number): Promise<ProcessFu
   mkdirSync(logDir);
   let provider: RunningProvider | undefined;
   const result: ProcessFuzzResult = { runs: 0, byShape: new Map(), failures: [], peakRssMiB: 0 };
+  // This process runs the machine's Node.js (the provider runs the image's): the SDK's reminder is noise here.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   try {
     const binaries = await locatePeers();
     const moto = await startMoto(binaries.motoServer, logDir);
