@@ -33,6 +33,7 @@ port.on('message', ({ objects }: ExtractionJob) => {
   const files: Uint8Array[][] = [];
   for (const [position, { spec, value }] of objects.entries()) {
     Atomics.store(cells, 0, position);
+    Atomics.store(cells, 1, 0);
     const extraction = extractJmesPath(spec, value, budgets, (i) => Atomics.store(cells, 1, i));
     if ('refused' in extraction) {
       port.postMessage(extraction satisfies JobResult);

@@ -15,7 +15,7 @@ export interface JmesPathExtractor {
 }
 
 /**
- * The limits besides the deadline (README, Security). A secret holds at most 64 KiB, and a JSON text of n bytes
+ * The limits besides the deadline (README, jmesPath limits). A secret holds at most 64 KiB, and a JSON text of n bytes
  * at most n/2 values: a file of 100,000 values or 1 MiB is far beyond what selecting from a secret gives.
  */
 export const JMESPATH_LIMITS = {
@@ -76,6 +76,7 @@ const START_MS = 10_000;
 export class JmesPathWorkers implements JmesPathExtractor {
   private readonly slots = new Set<Slot>();
   private readonly queue: Job[] = [];
+  private closed = false;
 
   constructor(private readonly options: JmesPathWorkerOptions) {}
 
@@ -84,7 +85,7 @@ export class JmesPathWorkers implements JmesPathExtractor {
     // A running job is not abandoned: its deadline ends it. A queued one leaves the queue when its Mount stops waiting.
     let onAbort = () => {};
     const files = await new Promise<Uint8Array[][]>((resolve, reject) => {
-      if (signal.aborted) return reject(abortError(signal));
+      if (signal.aborted || this.closed) return reject(abortError(signal));
       const job: Job = { objects: withPaths, signal, resolve, reject };
       onAbort = () => {
         const at = this.queue.indexOf(job);
@@ -104,6 +105,7 @@ export class JmesPathWorkers implements JmesPathExtractor {
 
   /** Ends every worker; queued jobs are refused. */
   async close(): Promise<void> {
+    this.closed = true;
     const stopping = abortError(AbortSignal.abort());
     for (const job of this.queue.splice(0)) job.reject(stopping);
     await Promise.all([...this.slots].map((slot) => this.retire(slot, stopping)));
@@ -187,10 +189,15 @@ export class JmesPathWorkers implements JmesPathExtractor {
     this.dispatch();
   }
 
-  /** Ends a worker (past its deadline, out of memory, failed or stopping), refusing its job with `err`. */
+  /**
+   * Ends a worker (past its deadline, out of memory, failed or stopping), refusing its job with `err`. The last
+   * worker is replaced at once, so that the next Mount does not wait for a start (unless it never started: a broken
+   * entry would start and fail in a loop).
+   */
   private async retire(slot: Slot, err: unknown): Promise<void> {
     if (!this.slots.delete(slot)) return;
     this.settle(slot)?.job.reject(err);
+    if (slot.ready && this.slots.size === 0 && !this.closed) this.start();
     this.dispatch();
     await slot.worker.terminate();
   }

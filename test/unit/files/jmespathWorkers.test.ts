@@ -135,4 +135,9 @@ describe('JmesPathWorkers', { timeout: 60_000 }, () => {
     await pool.close();
     await expect(slow).resolves.toBe('refused');
   });
+
+  it('fails a job as an internal error when the worker cannot start, and tries again for the next', async () => {
+    const pool = workers({ script: new URL('./no-such-worker.js', SCRIPT) });
+    for (let i = 0; i < 2; i++) expect((await refusal(pool.extract([object(0, 'username')], signal()))).code).toBe('Internal');
+  });
 });
