@@ -1,8 +1,9 @@
 /**
  * A jmesPath result as the file's text (JSON.stringify's, exactly), written within budgets. A result is a graph, not
  * a tree: `[@,@] | [@,@] | …` shares each stage's array twice, so 40 stages are 2^40 values to write from 80 array
- * slots. Every visit counts, shared or not, and the walk stops at the first value past a budget: it never does more
- * than `maxValues` steps, whatever the result's written size.
+ * slots. Every visit counts, shared or not, and the walk stops at the first value past a budget: it visits at most
+ * `maxValues` values, whatever the result's written size. Iterative, so that no nesting depth overflows the stack
+ * (JSON.stringify's recursion does, from a few thousand levels).
  */
 
 export interface JsonBudgets {
