@@ -14,11 +14,10 @@ export interface JsonBudgets {
 }
 
 export type JsonText =
-  | { text: string }
+  /** The file's bytes; `inexactNumber`: they hold an integer beyond 2^53, which JSON.parse has already rounded. */
+  | { bytes: Buffer; inexactNumber: boolean }
   /** Past a budget; `limit` is its number. */
-  | { over: 'maxValues' | 'maxBytes'; limit: number }
-  /** An integer beyond 2^53, which JSON.parse has already rounded: writing it would change the value. */
-  | { inexactNumber: true };
+  | { over: 'maxValues' | 'maxBytes'; limit: number };
 
 /** One array or object being written, and how far. */
 interface Open {
@@ -34,21 +33,22 @@ interface Open {
 export function budgetedJson(result: unknown, budgets: JsonBudgets): JsonText {
   // A string is the file as is (see extract.ts); its UTF-8 length is at least its length in UTF-16 units.
   if (typeof result === 'string') {
-    return result.length > budgets.maxBytes || Buffer.byteLength(result) > budgets.maxBytes
+    const bytes = result.length > budgets.maxBytes ? undefined : Buffer.from(result, 'utf8');
+    return bytes === undefined || bytes.length > budgets.maxBytes
       ? { over: 'maxBytes', limit: budgets.maxBytes }
-      : { text: result };
+      : { bytes, inexactNumber: false };
   }
-  const parts: string[] = [];
-  // Characters are a lower bound of the bytes: the walk stops as soon as they alone are past the budget.
-  let chars = 0;
+  const output = new Output(budgets.maxBytes);
+  const overBytes = { over: 'maxBytes', limit: budgets.maxBytes } as const;
   let values = 0;
+  let inexactNumber = false;
   const open: Open[] = [];
   let value = result;
   for (;;) {
     if (++values > budgets.maxValues) return { over: 'maxValues', limit: budgets.maxValues };
     let piece: string;
     if (typeof value === 'number') {
-      if (Number.isInteger(value) && !Number.isSafeInteger(value)) return { inexactNumber: true };
+      if (Number.isInteger(value) && !Number.isSafeInteger(value)) inexactNumber = true;
       piece = Number.isFinite(value) ? String(value) : 'null';
     } else if (typeof value === 'string') {
       piece = JSON.stringify(value);
@@ -62,26 +62,19 @@ export function budgetedJson(result: unknown, budgets: JsonBudgets): JsonText {
       // JSON.stringify's text of true, false and null, and of undefined in an array.
       piece = value === true ? 'true' : value === false ? 'false' : 'null';
     }
-    parts.push(piece);
-    chars += piece.length;
-    if (chars > budgets.maxBytes) return { over: 'maxBytes', limit: budgets.maxBytes };
+    if (!output.write(piece)) return overBytes;
     // The next member to write, closing every container that has none left.
     let member: { prefix: string; value: unknown } | undefined;
     while (member === undefined) {
       const top = open.at(-1);
-      if (top === undefined) {
-        const text = parts.join('');
-        return Buffer.byteLength(text) > budgets.maxBytes ? { over: 'maxBytes', limit: budgets.maxBytes } : { text };
-      }
+      if (top === undefined) return { bytes: output.bytes(), inexactNumber };
       member = nextMember(top);
       if (member === undefined) {
-        parts.push(top.close);
-        chars += 1;
+        if (!output.write(top.close)) return overBytes;
         open.pop();
       }
     }
-    parts.push(member.prefix);
-    chars += member.prefix.length;
+    if (!output.write(member.prefix)) return overBytes;
     value = member.value;
   }
 }
@@ -103,4 +96,38 @@ function nextMember(open: Open): { prefix: string; value: unknown } | undefined 
     return { prefix, value };
   }
   return undefined;
+}
+
+/**
+ * The file's bytes, encoded as the walk goes into memory outside the V8 heap: the worker's heap limit (a few MB)
+ * then bounds the walk and the evaluation, not the file, which the byte budget bounds. Its capacity stops 4 bytes
+ * past the budget, so that a piece cut short for want of room (UTF-8 takes at most 3 bytes per UTF-16 unit) still
+ * leaves the length past the budget.
+ */
+class Output {
+  private buffer: Buffer;
+  private length = 0;
+  private readonly capacity: number;
+
+  constructor(private readonly maxBytes: number) {
+    this.capacity = maxBytes + 4;
+    this.buffer = Buffer.allocUnsafeSlow(Math.min(4096, this.capacity));
+  }
+
+  /** Whether the bytes are still within the budget. */
+  write(piece: string): boolean {
+    const needed = this.length + piece.length * 3;
+    if (needed > this.buffer.length && this.buffer.length < this.capacity) {
+      const grown = Buffer.allocUnsafeSlow(Math.min(Math.max(needed, this.buffer.length * 2), this.capacity));
+      this.buffer.copy(grown, 0, 0, this.length);
+      this.buffer = grown;
+    }
+    this.length += this.buffer.write(piece, this.length, 'utf8');
+    return this.length <= this.maxBytes;
+  }
+
+  /** A copy of exactly the bytes written. */
+  bytes(): Buffer {
+    return Buffer.from(this.buffer.subarray(0, this.length));
+  }
 }

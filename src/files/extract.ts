@@ -89,16 +89,18 @@ function evaluate(
   }
   // A string is the file as is; ASCP rejects other types, we write their JSON text (numbers, booleans, objects).
   const written = budgetedJson(result, budgets);
-  if ('inexactNumber' in written) {
+  if ('over' in written) return tooLarge(`${where}: its result holds ${overBudget(written)}, the limit of one jmesPath file.`);
+  if (written.inexactNumber) {
     return invalidValue(
       `${where} selects a number too large to write exactly (JSON numbers beyond 2^53). Store it as a JSON string.`,
     );
   }
-  if ('over' in written) {
-    const what = written.over === 'maxValues' ? `more than ${written.limit} JSON values` : `more than ${written.limit} bytes`;
-    return tooLarge(`${where}: its result holds ${what}, the limit of one jmesPath file.`);
-  }
-  return { contents: Buffer.from(written.text, 'utf8') };
+  return { contents: written.bytes };
+}
+
+/** Which budget a text went past, with its number. */
+export function overBudget({ over, limit }: { over: 'maxValues' | 'maxBytes'; limit: number }): string {
+  return over === 'maxValues' ? `more than ${limit} JSON values` : `more than ${limit} bytes`;
 }
 
 /** How a path makes its result or its work grow without bound, and what to do instead. */

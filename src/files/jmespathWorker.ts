@@ -5,8 +5,8 @@
  * extract.ts and the JMESPath library.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { JsonBudgets } from './budgetedJson.js';
-import { extractJmesPath, type Extraction, type ObjectToExtract } from './extract.js';
+import { budgetedJson, type JsonBudgets } from './budgetedJson.js';
+import { extractJmesPath, overBudget, type Extraction, type ObjectToExtract } from './extract.js';
 
 export interface WorkerSetup {
   budgets: JsonBudgets;
@@ -28,6 +28,20 @@ const { budgets, progress } = workerData as WorkerSetup;
 const cells = new Int32Array(progress);
 const port = parentPort;
 if (port === null) throw new Error('jmespathWorker.ts runs as a worker thread only');
+
+/**
+ * The library's to_string serializes with JSON.stringify, whose output V8 builds outside the heap that the worker's
+ * limit caps: `to_string` of a doubled result took the process 270 MB higher before the deadline ended it. In this
+ * thread, which runs nothing else, an array or object is serialized within the budgets of a file instead (the same
+ * text); past them, the evaluation fails with a RangeError, which names the budget.
+ */
+const nativeStringify = JSON.stringify;
+JSON.stringify = ((value: unknown, ...rest: unknown[]) => {
+  if (rest.length > 0 || typeof value !== 'object' || value === null) return nativeStringify(value, ...(rest as []));
+  const written = budgetedJson(value, budgets);
+  if ('over' in written) throw new RangeError(`a serialization of ${overBudget(written)}, the limit of one jmesPath file`);
+  return written.bytes.toString('utf8');
+}) as typeof JSON.stringify;
 
 port.on('message', ({ objects }: ExtractionJob) => {
   const files: Uint8Array[][] = [];

@@ -21,7 +21,7 @@ export interface JmesPathExtractor {
 export const JMESPATH_LIMITS = {
   budgets: { maxValues: 100_000, maxBytes: 1024 * 1024 },
   maxWorkers: 2,
-  heapMb: 32,
+  heapMb: 8,
   slowMs: 100,
 } as const satisfies Omit<JmesPathWorkerOptions, 'script' | 'timeoutMs'>;
 

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { status } from '@grpc/grpc-js';
 import { parse } from 'yaml';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { procMemory } from '../../bench/measure.js';
 import { builtBundle } from '../../harness/builtBundle.js';
 import { createSecret } from '../../harness/moto.js';
@@ -48,9 +48,13 @@ async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; value: T 
 let who: PodIdentityFixture;
 
 beforeAll(async () => {
+  who = await env.pod('hostile');
+});
+// moto is reset before each test. Then a provider in service: the pod's credentials cached, a jmesPath worker started.
+beforeEach(async () => {
   await createSecret(REGION, 'hostile/json', JSON.stringify({ username: 'admin', password: SECRET }));
   await createSecret(REGION, 'hostile/plain', 'plain value');
-  who = await env.pod('hostile');
+  await normalMounts();
 });
 
 /** A Mount with no jmesPath, and one whose jmesPath is ordinary. */

@@ -91,14 +91,21 @@ describe('JmesPathWorkers', { timeout: 60_000 }, () => {
     const err = await refusal(pool.extract([object(4, GREEDY)], signal()));
     expect(err.code).toBe('InvalidSecretProviderClass');
     expect(err.message).toContain('objects[4] "secret-4" jmesPath[0] path "[@,@][]');
-    expect(err.message).toMatch(/needed more than the 32 MB of memory|outgrew what an evaluation can hold/);
+    expect(err.message).toMatch(new RegExp(`needed more than the ${JMESPATH_LIMITS.heapMb} MB of memory|outgrew what an evaluation can hold`));
     expect(text(await pool.extract([object(0, 'username')], signal()))).toEqual([['admin']]);
   });
 
-  it('refuses to_string of a doubled result without writing it', async () => {
+  it('refuses to_string of a doubled result by the budgets of a file, without writing it', async () => {
     const err = await refusal(workers({ timeoutMs: 60_000 }).extract([object(0, `${stages('[@,@]', 40)} | to_string(@)`)], signal()));
     expect(err.code).toBe('InvalidSecretProviderClass');
     expect(err.message).toContain('path "[@,@] | [@,@]');
+    expect(err.message).toMatch(/RangeError: a serialization of more than \d+ (JSON values|bytes), the limit of one jmesPath file/);
+  });
+
+  it('serializes to_string of an ordinary value as JSON.stringify does', async () => {
+    const files = await workers().extract([object(0, 'to_string(@)', 'to_string(username)', 'to_string(port)')], signal());
+    // A string is its own to_string.
+    expect(text(files)).toEqual([[VALUE.toString(), 'admin', '5432']]);
   });
 
   it('gives a job queued behind a slow one a worker of its own', async () => {
