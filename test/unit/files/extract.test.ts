@@ -127,6 +127,16 @@ describe('extractJmesPath', () => {
     expect(message).not.toContain(SECRET);
   });
 
+  it('refuses an evaluation that outgrows what JavaScript holds as the SecretProviderClass\'s fault', () => {
+    // Each flatten doubles a real array, until the library's push.apply runs out of stack.
+    const path = Array.from({ length: 40 }, () => '[@,@][]').join(' | ');
+    const extraction = extractJmesPath(spec(path), '{"a":1}', JMESPATH_LIMITS.budgets);
+    expect(extraction).toMatchObject({ refused: { code: 'InvalidSecretProviderClass' } });
+    expect((extraction as { refused: { message: string } }).refused.message).toMatch(
+      /jmesPath\[0\] path "\[@,@\]\[\] \| .*outgrew what an evaluation can hold \(RangeError: Maximum call stack size exceeded\)/,
+    );
+  });
+
   it('says which entry it is about to evaluate', () => {
     const seen: number[] = [];
     filesOf(extractJmesPath(spec('username', 'port', 'nested'), VALUE, JMESPATH_LIMITS.budgets, (i) => seen.push(i)));
