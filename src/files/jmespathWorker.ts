@@ -2,7 +2,7 @@
  * The jmesPath worker's entry (a thread of its own, see jmespathWorkers.ts): it evaluates one Mount's jmesPath
  * entries at a time, and writes where it is into the shared progress cells before each, so that the main thread
  * can name the entry that ran out of time. A separate entry of the bundle (scripts/bundle.mjs): it loads only this,
- * extract.ts and the JMESPath library.
+ * extract.ts, budgetedJson.ts and the JMESPath library (~40 KB).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { budgetedJson, type JsonBudgets } from './budgetedJson.js';
@@ -31,9 +31,9 @@ if (port === null) throw new Error('jmespathWorker.ts runs as a worker thread on
 
 /**
  * The library's to_string serializes with JSON.stringify, whose output V8 builds outside the heap that the worker's
- * limit caps: `to_string` of a doubled result took the process 270 MB higher before the deadline ended it. In this
- * thread, which runs nothing else, an array or object is serialized within the budgets of a file instead (the same
- * text); past them, the evaluation fails with a RangeError, which names the budget.
+ * limit caps: `to_string` of a doubled result took the process 270 MB higher before the deadline ended it (Node 22,
+ * 2026-12-07). In this thread, which runs nothing else, an array or object is serialized within the budgets of a file
+ * instead (the same text); past them, the evaluation fails with a RangeError, which names the budget.
  */
 const nativeStringify = JSON.stringify;
 JSON.stringify = ((value: unknown, ...rest: unknown[]) => {

@@ -32,7 +32,7 @@ const REGION = 'us-east-1';
 /**
  * The objects a made-up SecretProviderClass lists: one of each call the fetch makes. No jmesPath: it runs in a worker
  * thread that starts with the first Mount that needs it (src/files/jmespathWorkers.ts), and a provider whose pods use
- * none should not hold one (a few MB) for priming's sake.
+ * none should not hold one (13 MB resident) for priming's sake.
  */
 const OBJECTS = `
 - objectName: priming/first
