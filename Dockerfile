@@ -47,9 +47,10 @@ WORKDIR /app
 # The provider finds package.json (its name and version) and the proto by walking up from dist/src.
 COPY package.json ./
 COPY proto ./proto
-# The bundle alone: its entry point and the chunks it loads on demand (tsc's per-module output beside them in dist/
-# is for type checking, not for running).
+# The bundle alone: its entry point, the jmesPath worker's entry and the chunks both load on demand (tsc's
+# per-module output beside them in dist/ is for type checking, not for running).
 COPY --from=build /app/dist/src/main.js ./dist/src/
+COPY --from=build /app/dist/src/files/jmespathWorker.js ./dist/src/files/
 COPY --from=build /app/dist/src/chunks ./dist/src/chunks
 COPY --from=build /app/dist/compile-cache ./dist/compile-cache
 ENV NODE_COMPILE_CACHE=/app/dist/compile-cache

@@ -1,6 +1,7 @@
 // Bundles the provider (npm run bundle, after tsc): src/main.ts into dist/src/main.js and the chunks it loads on
-// demand (the AWS SDK and @kubernetes/client-node, dist/src/chunks). The image ships these files alone. What each
-// setting saves is measured in the README's Performance section.
+// demand (the AWS SDK and @kubernetes/client-node, dist/src/chunks), and the jmesPath worker's entry into
+// dist/src/files/jmespathWorker.js. The image ships these files alone. What each setting saves is measured in the
+// README's Performance section.
 import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { URL, fileURLToPath } from 'node:url';
@@ -69,7 +70,10 @@ function clientNodeModelsArePure() {
 rmSync(`${root}dist/src/chunks`, { recursive: true, force: true });
 await esbuild.build({
   absWorkingDir: root,
-  entryPoints: ['src/main.ts'],
+  // The jmesPath worker (src/files/jmespathWorker.ts) is an entry of its own: a worker thread loads a file. Both keep
+  // their place below src/, so main.ts finds the worker beside it as in the sources.
+  entryPoints: ['src/main.ts', 'src/files/jmespathWorker.ts'],
+  outbase: 'src',
   outdir: 'dist/src',
   chunkNames: 'chunks/[name]-[hash]',
   bundle: true,

@@ -65,6 +65,11 @@ export function invalidSpc(message: string): ProviderError {
   return new ProviderError(status.INVALID_ARGUMENT, 'InvalidSecretProviderClass', message);
 }
 
+/** An object's value does not fit the SecretProviderClass (not JSON, a jmesPath finds nothing): fix either. */
+export function invalidObjectValue(message: string): ProviderError {
+  return new ProviderError(status.INVALID_ARGUMENT, 'InvalidObjectValue', message);
+}
+
 export function invalidRequest(message: string): ProviderError {
   return new ProviderError(status.INVALID_ARGUMENT, 'InvalidMountRequest', message);
 }

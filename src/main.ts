@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { parseFlags, usage, type ProviderFlags } from './config/flags.js';
 import { readProviderVersion } from './shippedFile.js';
@@ -31,7 +33,10 @@ async function main(): Promise<void> {
   }
   // The AWS SDK and the Kubernetes client are heavy to load: --help and --version should not wait for them.
   const { createProvider } = await import('./provider.js');
-  const provider = createProvider(flags, process.env);
+  // The jmesPath worker's entry sits beside this one: src/files/jmespathWorker.ts in the sources,
+  // dist/src/files/jmespathWorker.js in the bundle (scripts/bundle.mjs) and the image.
+  const jmesPathWorker = new URL(`./files/jmespathWorker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+  const provider = createProvider(flags, process.env, { jmesPathWorker });
   const { socketPath, metricsPort } = await provider.start();
   provider.logger.info({ socket: socketPath, metricsPort }, 'provider listening');
 

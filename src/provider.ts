@@ -13,6 +13,7 @@ import { StsClients } from './auth/stsClients.js';
 import type { ProviderFlags } from './config/flags.js';
 import { KubeClusterReader, loadCoreApi } from './k8s/cluster.js';
 import { TokenBucket } from './k8s/tokenBucket.js';
+import { JMESPATH_LIMITS, JmesPathWorkers } from './files/jmespathWorkers.js';
 import { createMountHandler } from './mount/handler.js';
 import { primeMountPath } from './mount/prime.js';
 import { ObservabilityServer } from './observability/httpServer.js';
@@ -57,10 +58,16 @@ export interface Provider {
   close(graceMs: number): Promise<void>;
 }
 
+/** Scripts the provider starts as worker threads, located by the entry point (main.ts). */
+export interface ProviderScripts {
+  jmesPathWorker: URL;
+}
+
 /** Builds the provider from its flags: every cache and client is created here once and passed down. */
 export function createProvider(
   flags: ProviderFlags,
   env: NodeJS.ProcessEnv,
+  scripts: ProviderScripts,
   logger: Logger = createLogger(flags.logLevel),
 ): Provider {
   const { name, version } = readProviderVersion();
@@ -101,6 +108,8 @@ export function createProvider(
     new CachingIdentityResolver(source, credentials, chainer, (kind, outcome) =>
       metrics.credentialFetches.inc({ kind, outcome }),
     );
+  // Its workers start with the first Mount that has jmesPath entries.
+  const jmesPath = new JmesPathWorkers({ ...JMESPATH_LIMITS, script: scripts.jmesPathWorker, timeoutMs: flags.jmesPathTimeoutMs });
   const handler = createMountHandler(
     {
       cluster,
@@ -117,6 +126,7 @@ export function createProvider(
       providerRegion: env.AWS_REGION || undefined,
       fetchConcurrency: flags.fetchConcurrency,
       sharedFetches: new SharedCalls(),
+      jmesPath,
     },
     { timeoutMs: flags.mountTimeoutMs, logger, metrics },
   );
@@ -154,6 +164,7 @@ export function createProvider(
       await observability.close();
       pool.destroy();
       sts.destroy();
+      await jmesPath.close();
     },
   };
 }

@@ -23,6 +23,7 @@ export interface ProviderFlags {
   awsRetryMode: 'standard' | 'adaptive';
   awsMaxAttempts: number;
   awsRequestTimeoutMs: number;
+  jmesPathTimeoutMs: number;
   help: boolean;
   version: boolean;
 }
@@ -50,6 +51,7 @@ export const FLAGS = {
   'aws-retry-mode': { type: 'string', default: 'standard', help: 'AWS SDK retry strategy: standard (jittered exponential backoff) or adaptive (adds client-side rate limiting when throttled)' },
   'aws-max-attempts': { type: 'string', default: '3', help: 'attempts per AWS call, the first included' },
   'aws-request-timeout': { type: 'string', default: '10s', help: 'limit of one AWS request attempt; a slower answer is retried, then failed over' },
+  'jmespath-timeout': { type: 'string', default: '2s', help: 'how long the jmesPath entries of one Mount may take to evaluate; past it the Mount fails as InvalidSecretProviderClass' },
   'metrics-addr': { type: 'string', default: ':8989', help: 'HTTP address of /metrics (Prometheus), /healthz and /readyz; ":8989" = every interface' },
   help: { type: 'boolean', default: false, help: 'print this help' },
   version: { type: 'boolean', default: false, help: 'print the version' },
@@ -134,6 +136,7 @@ export function parseFlags(args: string[]): ProviderFlags {
     awsRetryMode: retryMode(values['aws-retry-mode']),
     awsMaxAttempts: Math.floor(positiveNumber('aws-max-attempts', values['aws-max-attempts'])),
     awsRequestTimeoutMs: duration('aws-request-timeout', values['aws-request-timeout']),
+    jmesPathTimeoutMs: duration('jmespath-timeout', values['jmespath-timeout']),
     help: values.help,
     version: values.version,
   };

@@ -1,5 +1,4 @@
 import type { ObjectSpec } from '../config/types.js';
-import { extractJmesPath } from './extract.js';
 
 export interface RenderedFile {
   path: string;
@@ -22,15 +21,21 @@ export interface FetchedObject {
 /**
  * The MountResponse files and versions. Every object writes its whole value (ASCP does this with jmesPath
  * too: example 02 mounts the secret and its two keys); each jmesPath entry adds a file that carries its
- * parent's version. A version's id is the file path, so the driver sees one entry per file.
+ * parent's version. A version's id is the file path, so the driver sees one entry per file. `extracted` holds each
+ * object's jmesPath files, in its entries' order (JmesPathExtractor).
  */
-export function renderFiles(objects: readonly FetchedObject[]): { files: RenderedFile[]; versions: RenderedVersion[] } {
+export function renderFiles(
+  objects: readonly FetchedObject[],
+  extracted: readonly (readonly Buffer[])[],
+): { files: RenderedFile[]; versions: RenderedVersion[] } {
   const files: RenderedFile[] = [];
   const versions: RenderedVersion[] = [];
-  for (const { spec, value, version } of objects) {
+  for (const [i, { spec, value, version }] of objects.entries()) {
     files.push({ path: spec.fileName, mode: spec.mode, contents: value });
     versions.push({ id: spec.fileName, version });
-    for (const { entry, contents } of extractJmesPath(spec, value)) {
+    for (const [j, entry] of spec.jmesPath.entries()) {
+      const contents = extracted[i]?.[j];
+      if (contents === undefined) throw new Error(`no extracted file for objects[${spec.index}] jmesPath[${j}]`);
       files.push({ path: entry.fileName, mode: entry.mode, contents });
       versions.push({ id: entry.fileName, version });
     }

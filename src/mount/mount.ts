@@ -9,6 +9,7 @@ import { parseMountRequest } from '../config/mountRequest.js';
 import { ProviderError } from '../errors.js';
 import { checkArnRegions } from '../config/objects.js';
 import { describeObject, type MountConfig, type ObjectSpec } from '../config/types.js';
+import type { JmesPathExtractor } from '../files/jmespathWorkers.js';
 import { renderFiles } from '../files/render.js';
 import type { ClusterReader } from '../k8s/cluster.js';
 import type { MountRequestMessage, MountResponseMessage } from '../server/proto.js';
@@ -26,6 +27,8 @@ export interface MountDependencies {
   fetchConcurrency: number;
   /** Where concurrent Mounts with the same objects, identity and regions share one fetch and its answer. */
   sharedFetches: SharedCalls;
+  /** Evaluates the jmesPath entries, off the event loop and within budgets. */
+  jmesPath: JmesPathExtractor;
 }
 
 export interface MountOutcome {
@@ -94,7 +97,9 @@ async function fetchAndRender(
     concurrency: deps.fetchConcurrency,
     signal,
   });
-  const { files, versions } = renderFiles(fetched);
+  // A Mount without jmesPath entries never touches the extractor (and its worker threads).
+  const extracted = fetched.some(({ spec }) => spec.jmesPath.length > 0) ? await deps.jmesPath.extract(fetched, signal) : [];
+  const { files, versions } = renderFiles(fetched, extracted);
   return {
     response: { files, objectVersion: versions, error: null },
     failedOver: fetched.filter((object) => object.fromFailover).length,

@@ -29,13 +29,14 @@ const NAMESPACE = 'provider-priming';
 const SERVICE_ACCOUNT = 'priming';
 const REGION = 'us-east-1';
 
-/** The objects a made-up SecretProviderClass lists: one of each call the fetch makes, and a JMESPath extraction. */
+/**
+ * The objects a made-up SecretProviderClass lists: one of each call the fetch makes. No jmesPath: it runs in a worker
+ * thread that starts with the first Mount that needs it (src/files/jmespathWorkers.ts), and a provider whose pods use
+ * none should not hold one (13 MB resident) for priming's sake.
+ */
 const OBJECTS = `
 - objectName: priming/first
   objectType: secretsmanager
-  jmesPath:
-    - path: username
-      objectAlias: priming-username
 - objectName: priming/second
   objectType: secretsmanager
 - objectName: priming/pinned
@@ -66,6 +67,7 @@ export async function primeMountPath(settings: PrimeSettings): Promise<number> {
     providerRegion: REGION,
     fetchConcurrency: settings.fetchConcurrency,
     sharedFetches: new SharedCalls(),
+    jmesPath: { extract: () => Promise.reject(new Error('the priming objects have no jmesPath')) },
   };
   try {
     const { response } = await mount(primingRequest(), deps, new AbortController().signal);

@@ -12,6 +12,8 @@ import { parseMountRequest, type MountRequestFields } from '../../src/config/mou
 import { checkArnRegions } from '../../src/config/objects.js';
 import type { MountConfig } from '../../src/config/types.js';
 import { ProviderError } from '../../src/errors.js';
+import { extractJmesPath } from '../../src/files/extract.js';
+import { JMESPATH_LIMITS, refusalError } from '../../src/files/jmespathWorkers.js';
 import { renderFiles } from '../../src/files/render.js';
 import type { ClusterReader } from '../../src/k8s/cluster.js';
 import { resolveRegion } from '../../src/mount/region.js';
@@ -335,7 +337,13 @@ export async function checkMountInput(request: MountRequestFields, values: Buffe
   }
   const fetched = config.objects.map((spec, i) => ({ spec, value: values[i % values.length]!, version: String(i + 1) }));
   try {
-    const { files, versions } = renderFiles(fetched);
+    // What the provider's jmesPath worker does, in this thread.
+    const extracted = fetched.map(({ spec, value }) => {
+      const extraction = extractJmesPath(spec, value, JMESPATH_LIMITS.budgets);
+      if ('refused' in extraction) throw refusalError(extraction.refused);
+      return extraction.files;
+    });
+    const { files, versions } = renderFiles(fetched, extracted);
     const broken = checkRendered(config, files, versions);
     if (broken) throw new Error(`valid config, bad render: ${broken}`);
     return { kind: 'config', files: files.length };

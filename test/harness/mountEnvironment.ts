@@ -38,6 +38,8 @@ export interface MountEnvironmentOptions {
   providerEnv?: Record<string, string>;
   /** The provider's kubeconfig in place of the admin's, read when it starts (after earlier hooks wrote it). */
   kubeconfigPath?: () => string;
+  /** Runs a built bundle (e.g. builtBundle()) in place of the sources, read when it starts. */
+  bundle?: () => { entry: string; node: string };
 }
 
 /**
@@ -57,6 +59,7 @@ export function useMountEnvironment(options: MountEnvironmentOptions = {}): Moun
       kubeconfigPath: options.kubeconfigPath?.() ?? peers.kube.kubeconfigPath,
       args: typeof options.providerArgs === 'function' ? options.providerArgs() : options.providerArgs,
       env: { AWS_ENDPOINT_URL: proxy.url, ...options.providerEnv },
+      ...options.bundle?.(),
     });
   });
   afterAll(async () => {

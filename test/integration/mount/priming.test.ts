@@ -52,7 +52,7 @@ beforeAll(async () => {
 describe('priming at start', () => {
   it('runs the Mount path once without a call to AWS, and opens one connection to the apiserver', () => {
     const lines = logLines();
-    expect(lines.find((line) => line.msg.startsWith('mount path '))).toMatchObject({ msg: 'mount path primed', files: 5 });
+    expect(lines.find((line) => line.msg.startsWith('mount path '))).toMatchObject({ msg: 'mount path primed', files: 4 });
     expect(lines.find((line) => line.msg === 'kubernetes client ready')?.apiServerVersion).toMatch(/^v1\.\d+\.\d+/);
     expect(atStart).toEqual({ awsCalls: 0, connections: 1 });
   });

@@ -115,7 +115,8 @@ describe('the Dockerfile', () => {
     const app = join(runtime.root, runtime.workdir);
     expect((await readdir(app)).sort()).toEqual(['dist', 'package.json', 'proto']);
     expect((await readdir(join(app, 'dist'))).sort()).toEqual(['compile-cache', 'src']);
-    expect((await readdir(join(app, 'dist/src'))).sort()).toEqual(['chunks', 'main.js']);
+    expect((await readdir(join(app, 'dist/src'))).sort()).toEqual(['chunks', 'files', 'main.js']);
+    expect(await readdir(join(app, 'dist/src/files'))).toEqual(['jmespathWorker.js']);
     const bundle = join(app, 'dist/src');
     const files = (await readdir(bundle, { recursive: true })).filter((f) => /\.[cm]?js$/.test(f));
     expect(files.filter((f) => f.endsWith('.node'))).toEqual([]);

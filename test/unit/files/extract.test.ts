@@ -2,7 +2,8 @@ import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import type { JmesPathEntry, ObjectSpec } from '../../../src/config/types.js';
 import { ProviderError } from '../../../src/errors.js';
-import { extractJmesPath } from '../../../src/files/extract.js';
+import { extractJmesPath, type Extraction } from '../../../src/files/extract.js';
+import { JMESPATH_LIMITS, refusalError } from '../../../src/files/jmespathWorkers.js';
 
 const SECRET = 'hunter2-very-secret';
 const entry = (path: string, objectAlias = path.replace(/\W/g, '_')): JmesPathEntry => ({
@@ -29,8 +30,15 @@ const VALUE = `{${JSON.stringify({
   'db.host': 'dotted',
 }).slice(1, -1)}, "big": 12345678901234567890}`;
 
+/** The files, or the refusal as the Mount's error (as the worker's caller makes it). */
+function filesOf(extraction: Extraction): Buffer[] {
+  if ('refused' in extraction) throw refusalError(extraction.refused);
+  return extraction.files;
+}
+
 function extract(value: string | Buffer, ...paths: string[]) {
-  return extractJmesPath(spec(...paths), value).map(({ entry: e, contents }) => [e.fileName, contents.toString('utf8')]);
+  const files = filesOf(extractJmesPath(spec(...paths), value, JMESPATH_LIMITS.budgets));
+  return files.map((contents, i) => [paths[i]?.replace(/\W/g, '_'), contents.toString('utf8')]);
 }
 
 function failure(value: string, path: string): ProviderError {
@@ -68,7 +76,7 @@ describe('extractJmesPath', () => {
   });
 
   it('does not parse a value without jmesPath entries (binary secrets are fine)', () => {
-    expect(extractJmesPath(spec(), Buffer.from([0xff, 0x00]))).toEqual([]);
+    expect(extractJmesPath(spec(), Buffer.from([0xff, 0x00]), JMESPATH_LIMITS.budgets)).toEqual({ files: [] });
   });
 
   it('rejects a value that is not JSON, without quoting it', () => {
@@ -97,5 +105,41 @@ describe('extractJmesPath', () => {
   it('rejects a number that JSON.parse cannot hold exactly', () => {
     expect(failure(VALUE, 'big').message).toContain('too large to write exactly');
     expect(failure(VALUE, '{b: big}').message).toContain('too large');
+  });
+
+  it('refuses a result past the value budget as the SecretProviderClass\'s fault, naming object, path and budget', () => {
+    const path = Array.from({ length: 40 }, () => '[@,@]').join(' | ');
+    const extraction = extractJmesPath(spec(path), '{"a":1}', JMESPATH_LIMITS.budgets);
+    expect(extraction).toEqual({ refused: { code: 'InvalidSecretProviderClass', message: expect.any(String) as string } });
+    const { message } = (extraction as { refused: { message: string } }).refused;
+    expect(message).toContain(`objects[1] "MySecret" jmesPath[0] path "${path.slice(0, 100)}`);
+    expect(message).toContain(`more than ${JMESPATH_LIMITS.budgets.maxValues} JSON values`);
+  });
+
+  it('refuses a result past the byte budget, however few its values', () => {
+    // Each copy is 760,000 bytes, under the budget.
+    const value = JSON.stringify({ username: 'admin', password: SECRET.repeat(40_000) });
+    const extraction = extractJmesPath(spec('username', 'password', '[password, password]'), value, JMESPATH_LIMITS.budgets);
+    expect(extraction).toMatchObject({ refused: { code: 'InvalidSecretProviderClass' } });
+    const { message } = (extraction as { refused: { message: string } }).refused;
+    expect(message).toContain('jmesPath[2] path "[password, password]"');
+    expect(message).toContain(`more than ${JMESPATH_LIMITS.budgets.maxBytes} bytes`);
+    expect(message).not.toContain(SECRET);
+  });
+
+  it('refuses an evaluation that outgrows what JavaScript holds as the SecretProviderClass\'s fault', () => {
+    // Each flatten doubles a real array, until the library's push.apply runs out of stack.
+    const path = Array.from({ length: 40 }, () => '[@,@][]').join(' | ');
+    const extraction = extractJmesPath(spec(path), '{"a":1}', JMESPATH_LIMITS.budgets);
+    expect(extraction).toMatchObject({ refused: { code: 'InvalidSecretProviderClass' } });
+    expect((extraction as { refused: { message: string } }).refused.message).toMatch(
+      /jmesPath\[0\] path "\[@,@\]\[\] \| .*outgrew what an evaluation can hold \(RangeError: Maximum call stack size exceeded\)/,
+    );
+  });
+
+  it('says which entry it is about to evaluate', () => {
+    const seen: number[] = [];
+    filesOf(extractJmesPath(spec('username', 'port', 'nested'), VALUE, JMESPATH_LIMITS.budgets, (i) => seen.push(i)));
+    expect(seen).toEqual([0, 1, 2]);
   });
 });

@@ -24,10 +24,13 @@ const withKeys: ObjectSpec = {
 
 describe('renderFiles', () => {
   it('writes each whole value, each jmesPath entry, and a version per file', () => {
-    const rendered = renderFiles([
-      { spec: plain, value: Buffer.from('tok'), version: '3' },
-      { spec: withKeys, value: Buffer.from('{"username":"u","password":"p"}'), version: 'ver-uuid-1' },
-    ]);
+    const rendered = renderFiles(
+      [
+        { spec: plain, value: Buffer.from('tok'), version: '3' },
+        { spec: withKeys, value: Buffer.from('{"username":"u","password":"p"}'), version: 'ver-uuid-1' },
+      ],
+      [[], [Buffer.from('u'), Buffer.from('p')]],
+    );
     expect(rendered.files.map(({ path, mode, contents }) => [path, mode, contents.toString()])).toEqual([
       ['_app_token', 0o600, 'tok'],
       ['db', 0o644, '{"username":"u","password":"p"}'],
@@ -44,6 +47,6 @@ describe('renderFiles', () => {
 
   it('passes binary values through untouched', () => {
     const value = Buffer.from([0, 1, 254, 255]);
-    expect(renderFiles([{ spec: plain, value, version: '1' }]).files[0]?.contents).toEqual(value);
+    expect(renderFiles([{ spec: plain, value, version: '1' }], []).files[0]?.contents).toEqual(value);
   });
 });
