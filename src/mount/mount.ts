@@ -6,12 +6,13 @@ import { fetchObjects } from '../aws/fetchObjects.js';
 import type { SharedCalls } from '../aws/sharedCalls.js';
 import type { AwsIdentity, IdentityResolver } from '../auth/identity.js';
 import { parseMountRequest } from '../config/mountRequest.js';
-import { ProviderError } from '../errors.js';
+import { invalidSpc, ProviderError } from '../errors.js';
 import { checkArnRegions } from '../config/objects.js';
 import { describeObject, type MountConfig, type ObjectSpec } from '../config/types.js';
 import { renderFiles } from '../files/render.js';
 import type { ClusterReader } from '../k8s/cluster.js';
 import type { MountRequestMessage, MountResponseMessage } from '../server/proto.js';
+import { checkAnswerSize } from './answerLimit.js';
 import { resolveRegion } from './region.js';
 
 export interface MountDependencies {
@@ -26,6 +27,10 @@ export interface MountDependencies {
   fetchConcurrency: number;
   /** Where concurrent Mounts with the same objects, identity and regions share one fetch and its answer. */
   sharedFetches: SharedCalls;
+  /** The largest encoded answer the driver takes (its --max-call-recv-msg-size). */
+  maxAnswerBytes: number;
+  /** Objects one SecretProviderClass may list: bounds the AWS calls of one Mount. */
+  maxObjects: number;
 }
 
 export interface MountOutcome {
@@ -47,6 +52,7 @@ export async function mount(
   signal: AbortSignal,
 ): Promise<MountOutcome> {
   const config = parseMountRequest(request);
+  checkObjectCount(config, deps.maxObjects);
   const region = await resolveRegion(config, deps.providerRegion, deps.cluster);
   checkArnRegions(config, region);
   const resolver = config.usePodIdentity ? deps.podIdentity : deps.irsa;
@@ -95,10 +101,21 @@ async function fetchAndRender(
     signal,
   });
   const { files, versions } = renderFiles(fetched);
-  return {
-    response: { files, objectVersion: versions, error: null },
-    failedOver: fetched.filter((object) => object.fromFailover).length,
-  };
+  const response = { files, objectVersion: versions, error: null };
+  checkAnswerSize(response, config.objects, deps.maxAnswerBytes);
+  return { response, failedOver: fetched.filter((object) => object.fromFailover).length };
+}
+
+/**
+ * Each object may cost an AWS call per region (GetSecretValue where BatchGetSecretValue is not allowed, SSM takes ten
+ * names a call): the count bounds what one pod's SecretProviderClass makes the node's provider send.
+ */
+function checkObjectCount(config: MountConfig, maxObjects: number): void {
+  if (config.objects.length <= maxObjects) return;
+  throw invalidSpc(
+    `objects lists ${config.objects.length} objects, more than the ${maxObjects} one SecretProviderClass may mount ` +
+      '(--max-objects). Split them across SecretProviderClasses and volumes.',
+  );
 }
 
 /**
