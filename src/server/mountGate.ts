@@ -57,7 +57,6 @@ export class MountGate {
     const arrived = performance.now();
     const waiting = new AbortController();
     let ticket: Ticket | undefined;
-    let started = false;
     const timer = setTimeout(() => waiting.abort(this.expired(ticket === undefined, arrived)), this.options.timeoutMs);
     const release = () => {
       clearTimeout(timer);
@@ -80,7 +79,6 @@ export class MountGate {
       },
       onReceiveHalfClose: (forward) => {
         // The handler starts now and keeps the rest of the deadline; the ticket stays until the answer is sent.
-        started = true;
         clearTimeout(timer);
         forward();
       },
@@ -103,7 +101,8 @@ export class MountGate {
     });
     waiting.signal.addEventListener('abort', () => {
       const reason: unknown = waiting.signal.reason;
-      if (started || !(reason instanceof ProviderError)) return;
+      // Only the deadline needs an answer here: a cancelled call has none to send.
+      if (!(reason instanceof ProviderError)) return;
       release();
       this.options.onExpired?.(reason);
       next.sendStatus(toStatus(reason));
@@ -115,8 +114,8 @@ export class MountGate {
     const waited = Math.round(performance.now() - arrived);
     const message = queued
       ? `the Mount waited ${waited} ms for its turn and did not start within the ${this.options.timeoutMs} ms ` +
-        `deadline (--mount-timeout): ${this.options.maxConcurrent} Mounts run at once (--max-concurrent-mounts) and ` +
-        `${this.admission.queued} more are waiting; the node's provider is overloaded`
+        `deadline (--mount-timeout): at most ${this.options.maxConcurrent} Mounts run at once (--max-concurrent-mounts, ` +
+        `--max-mount-bytes) and ${this.admission.queued} more are waiting; the node's provider is overloaded`
       : `the Mount request did not arrive in full within the ${this.options.timeoutMs} ms deadline ` +
         '(--mount-timeout); the client stopped sending it';
     return new ProviderError(status.DEADLINE_EXCEEDED, 'DeadlineExceeded', message);
