@@ -56,7 +56,7 @@ export const FLAGS = {
   'aws-retry-mode': { type: 'string', default: 'standard', help: 'AWS SDK retry strategy: standard (jittered exponential backoff) or adaptive (adds client-side rate limiting when throttled)' },
   'aws-max-attempts': { type: 'string', default: '3', help: 'attempts per AWS call, the first included' },
   'aws-request-timeout': { type: 'string', default: '10s', help: 'limit of one AWS request attempt; a slower answer is retried, then failed over' },
-  'max-concurrent-mounts': { type: 'string', default: '64', help: 'Mounts served at once; the rest wait their turn, first come first served, within --mount-timeout' },
+  'max-concurrent-mounts': { type: 'string', default: '128', help: 'Mounts served at once; the rest wait their turn, first come first served, within --mount-timeout' },
   'max-mount-bytes': { type: 'string', default: '32Mi', help: 'request bytes of the Mounts served at once (a request not yet read counts as --max-request-size); the rest wait their turn' },
   'max-request-size': { type: 'string', default: '1536Ki', help: 'largest MountRequest read (etcd\'s 1.5 MiB object limit bounds a SecretProviderClass); a larger one fails with RESOURCE_EXHAUSTED' },
   'max-answer-size': { type: 'string', default: '4Mi', help: 'largest encoded answer: set it to the driver\'s --max-call-recv-msg-size; a larger Mount fails naming its largest files' },

@@ -5,7 +5,7 @@ describe('the limit flags', () => {
   it('default to the documented limits', () => {
     const flags = parseFlags([]);
     expect(flags).toMatchObject({
-      maxConcurrentMounts: 64,
+      maxConcurrentMounts: 128,
       maxMountBytes: 32 * 1024 * 1024,
       maxRequestBytes: 1.5 * 1024 * 1024,
       maxAnswerBytes: 4 * 1024 * 1024,
