@@ -61,7 +61,7 @@ export const FLAGS = {
   'max-request-size': { type: 'string', default: '1536Ki', help: 'largest MountRequest read (etcd\'s 1.5 MiB object limit bounds a SecretProviderClass); a larger one fails with RESOURCE_EXHAUSTED' },
   'max-answer-size': { type: 'string', default: '4Mi', help: 'largest encoded answer: set it to the driver\'s --max-call-recv-msg-size; a larger Mount fails naming its largest files' },
   'max-objects': { type: 'string', default: '256', help: 'objects one SecretProviderClass may list, which bounds the AWS calls of one Mount' },
-  'max-connection-idle': { type: 'string', default: '2m', help: 'a socket connection with no call for this long is closed; the driver dials again on its next call' },
+  'max-connection-idle': { type: 'string', default: '30s', help: 'a socket connection with no call for this long is closed; the driver dials again on its next call' },
   'metrics-addr': { type: 'string', default: ':8989', help: 'HTTP address of /metrics (Prometheus), /healthz and /readyz; ":8989" = every interface' },
   help: { type: 'boolean', default: false, help: 'print this help' },
   version: { type: 'boolean', default: false, help: 'print the version' },

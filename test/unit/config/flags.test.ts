@@ -10,7 +10,7 @@ describe('the limit flags', () => {
       maxRequestBytes: 1.5 * 1024 * 1024,
       maxAnswerBytes: 4 * 1024 * 1024,
       maxObjects: 256,
-      maxConnectionIdleMs: 120_000,
+      maxConnectionIdleMs: 30_000,
     });
   });
 
