@@ -42,10 +42,6 @@ export class MountGate {
     });
   }
 
-  get queued(): number {
-    return this.admission.queued;
-  }
-
   /** Milliseconds between the Mount's arrival and now. */
   waitedMs(metadata: grpc.Metadata): number {
     const arrived = this.arrivals.get(metadata);

@@ -69,11 +69,6 @@ export class ProviderServer {
     return this.inFlight.size;
   }
 
-  /** Mounts waiting for their turn (--max-concurrent-mounts, --max-mount-bytes). */
-  get queuedMounts(): number {
-    return this.gate.queued;
-  }
-
   /** Binds the Unix socket, replacing a stale one left by a previous run. */
   async listen(socketPath: string): Promise<void> {
     await mkdir(dirname(socketPath), { recursive: true });
