@@ -63,6 +63,12 @@ export interface ProviderScripts {
   jmesPathWorker: URL;
 }
 
+/**
+ * The driver sends every Mount of the node over one connection, and queues calls beyond this on its side. Each call
+ * open here may hold up to one HTTP/2 window (64 KiB) of its unread request while it waits for its turn.
+ */
+const MAX_STREAMS_PER_CONNECTION = 256;
+
 /** Builds the provider from its flags: every cache and client is created here once and passed down. */
 export function createProvider(
   flags: ProviderFlags,
@@ -76,7 +82,7 @@ export function createProvider(
   const cluster = new KubeClusterReader(() => loadCoreApi(flags.kubeconfig), {
     serviceAccountTtlMs: flags.serviceAccountCacheTtlMs,
     maxEntries: flags.serviceAccountCacheSize,
-    throttle: (call) => kubeLimit.run(call),
+    throttle: (call, namespace) => kubeLimit.run(call, namespace),
     onCall: (resource, outcome) => metrics.kubernetesCalls.inc({ resource, outcome }),
     onCacheLookup: (cache, result) => metrics.cacheRequests.inc({ cache, result }),
   });
@@ -127,12 +133,27 @@ export function createProvider(
       fetchConcurrency: flags.fetchConcurrency,
       sharedFetches: new SharedCalls(),
       jmesPath,
+      maxAnswerBytes: flags.maxAnswerBytes,
+      maxObjects: flags.maxObjects,
     },
     { timeoutMs: flags.mountTimeoutMs, logger, metrics },
   );
   const server = new ProviderServer({
     mount: handler,
     version: { version: 'v1alpha1', runtimeName: name, runtimeVersion: version },
+    limits: {
+      maxConcurrent: flags.maxConcurrentMounts,
+      maxBytes: flags.maxMountBytes,
+      maxRequestBytes: flags.maxRequestBytes,
+      timeoutMs: flags.mountTimeoutMs,
+      onDepth: (waiting) => metrics.mountsQueued.set(waiting),
+      onAdmitted: (seconds) => metrics.mountQueueWait.observe(seconds),
+      onExpired: (error) => {
+        metrics.mounts.inc({ result: 'error', code: error.code });
+        logger.warn({ result: 'error', code: error.code, error: error.message }, 'mount');
+      },
+    },
+    connections: { idleMs: flags.maxConnectionIdleMs, maxStreams: MAX_STREAMS_PER_CONNECTION },
   });
   const socketPath = join(flags.providerVolume, 'aws.sock');
   const socketProbe = createSocketProbe(socketPath, 2000);

@@ -24,6 +24,12 @@ export interface ProviderFlags {
   awsMaxAttempts: number;
   awsRequestTimeoutMs: number;
   jmesPathTimeoutMs: number;
+  maxConcurrentMounts: number;
+  maxMountBytes: number;
+  maxRequestBytes: number;
+  maxAnswerBytes: number;
+  maxObjects: number;
+  maxConnectionIdleMs: number;
   help: boolean;
   version: boolean;
 }
@@ -52,6 +58,12 @@ export const FLAGS = {
   'aws-max-attempts': { type: 'string', default: '3', help: 'attempts per AWS call, the first included' },
   'aws-request-timeout': { type: 'string', default: '10s', help: 'limit of one AWS request attempt; a slower answer is retried, then failed over' },
   'jmespath-timeout': { type: 'string', default: '2s', help: 'how long the jmesPath entries of one Mount may take to evaluate; past it the Mount fails as InvalidSecretProviderClass' },
+  'max-concurrent-mounts': { type: 'string', default: '128', help: 'Mounts served at once; the rest wait their turn, first come first served, within --mount-timeout' },
+  'max-mount-bytes': { type: 'string', default: '32Mi', help: 'request bytes of the Mounts served at once (a request not yet read counts as --max-request-size); the rest wait their turn' },
+  'max-request-size': { type: 'string', default: '1536Ki', help: 'largest MountRequest read (etcd\'s 1.5 MiB object limit bounds a SecretProviderClass); a larger one fails with RESOURCE_EXHAUSTED' },
+  'max-answer-size': { type: 'string', default: '4Mi', help: 'largest encoded answer: set it to the driver\'s --max-call-recv-msg-size; a larger Mount fails naming its largest files' },
+  'max-objects': { type: 'string', default: '256', help: 'objects one SecretProviderClass may list, which bounds the AWS calls of one Mount' },
+  'max-connection-idle': { type: 'string', default: '30s', help: 'a socket connection with no call for this long is closed; the driver dials again on its next call' },
   'metrics-addr': { type: 'string', default: ':8989', help: 'HTTP address of /metrics (Prometheus), /healthz and /readyz; ":8989" = every interface' },
   help: { type: 'boolean', default: false, help: 'print this help' },
   version: { type: 'boolean', default: false, help: 'print the version' },
@@ -93,6 +105,16 @@ function duration(name: string, text: string): number {
   } catch (err) {
     throw new Error(`--${name}: ${(err as Error).message}`);
   }
+}
+
+const BINARY_UNITS: Record<string, number> = { '': 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 };
+
+/** Bytes as Kubernetes quantities write them (`1536Ki`, `4Mi`) or a plain number. */
+function byteSize(name: string, text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi)?$/.exec(text);
+  const bytes = match ? Math.floor(Number(match[1]) * (BINARY_UNITS[match[2] ?? ''] ?? Number.NaN)) : Number.NaN;
+  if (bytes > 0) return bytes;
+  throw new Error(`--${name} must be a size in bytes like 4194304, 1536Ki or 4Mi, got "${text}"`);
 }
 
 function retryMode(text: string): 'standard' | 'adaptive' {
@@ -137,6 +159,12 @@ export function parseFlags(args: string[]): ProviderFlags {
     awsMaxAttempts: Math.floor(positiveNumber('aws-max-attempts', values['aws-max-attempts'])),
     awsRequestTimeoutMs: duration('aws-request-timeout', values['aws-request-timeout']),
     jmesPathTimeoutMs: duration('jmespath-timeout', values['jmespath-timeout']),
+    maxConcurrentMounts: Math.floor(positiveNumber('max-concurrent-mounts', values['max-concurrent-mounts'])),
+    maxMountBytes: byteSize('max-mount-bytes', values['max-mount-bytes']),
+    maxRequestBytes: byteSize('max-request-size', values['max-request-size']),
+    maxAnswerBytes: byteSize('max-answer-size', values['max-answer-size']),
+    maxObjects: Math.floor(positiveNumber('max-objects', values['max-objects'])),
+    maxConnectionIdleMs: positiveNumber('max-connection-idle', String(duration('max-connection-idle', values['max-connection-idle']))),
     help: values.help,
     version: values.version,
   };

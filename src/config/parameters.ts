@@ -1,3 +1,4 @@
+import { isKnownRegion } from '../aws/regions.js';
 import { invalidSpc } from '../errors.js';
 import type { PathTranslation } from '../files/paths.js';
 import { parseArn } from './arn.js';
@@ -59,8 +60,21 @@ export function parseParameters(attributes: Attributes): SpcParameters {
 }
 
 function parseRegion(value: string | undefined, name: string): string | undefined {
-  if (value === undefined || /^[a-z0-9]+(-[a-z0-9]+)*$/.test(value)) return value;
-  throw invalidSpc(`${name} "${value}" is not an AWS region name. Write it like us-east-1 (lower case, no spaces).`);
+  if (value === undefined) return value;
+  if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(value)) {
+    throw invalidSpc(`${name} "${value}" is not an AWS region name. Write it like us-east-1 (lower case, no spaces).`);
+  }
+  if (!isKnownRegion(value)) throw invalidSpc(unknownRegion(name, value));
+  return value;
+}
+
+/** Also said of AWS_REGION and a node's region label (mount/region.ts), whose fix is elsewhere. */
+export function unknownRegion(where: string, value: string): string {
+  return (
+    `${where} "${value}" is not an AWS region known to this provider (its AWS SDK's partition data), so no AWS ` +
+    'endpoint would answer for it. Check the spelling (e.g. us-east-1, eu-west-1); a region launched after this ' +
+    'provider version needs a newer provider.'
+  );
 }
 
 /** ASCP: empty means `_`, "False" in any case turns translation off, anything else must be one character. */

@@ -11,18 +11,18 @@ export interface ClusterReader {
   /** The IAM role annotated on a ServiceAccount, or undefined when it has none. */
   serviceAccountRoleArn(namespace: string, serviceAccount: string): Promise<string | undefined>;
   /** The region label of the node a pod runs on, or undefined when the node has none. */
-  podNodeRegion(namespace: string, pod: string): Promise<string | undefined>;
+  podNodeRegion(namespace: string, pod: string, uid: string): Promise<string | undefined>;
 }
 
 export interface ClusterReaderOptions {
   /** How long a ServiceAccount's annotation is trusted; short, so a changed role takes effect soon. */
   serviceAccountTtlMs: number;
   maxEntries: number;
-  /** Wraps every API call; where the QPS/burst limit plugs in. */
-  throttle?: <T>(call: () => Promise<T>) => Promise<T>;
+  /** Wraps every API call, made for a pod of `namespace`: where the QPS/burst limit plugs in. */
+  throttle?: <T>(call: () => Promise<T>, namespace: string) => Promise<T>;
   /** Told of every API call and cache lookup: where the metrics plug in. */
   onCall?: (resource: KubeResource, outcome: 'ok' | 'error') => void;
-  onCacheLookup?: (cache: 'serviceaccount' | 'node', result: 'hit' | 'miss') => void;
+  onCacheLookup?: (cache: 'serviceaccount' | 'pod' | 'node', result: 'hit' | 'miss') => void;
 }
 
 export type KubeResource = 'serviceaccounts' | 'pods' | 'nodes';
@@ -41,8 +41,13 @@ export class KubeClusterReader implements ClusterReader {
   private api: Promise<CoreApi> | undefined;
   private readonly roles: LRUCache<string, { roleArn: string | undefined }>;
   // A node's region never changes while it exists, so it is kept for as long as it stays in the LRU.
-  private readonly nodeRegions: LRUCache<string, { region: string | undefined }>;
-  private readonly throttle: <T>(call: () => Promise<T>) => Promise<T>;
+  private readonly nodeRegions: LRUCache<string, { region: string | undefined }, string>;
+  /**
+   * A pod never moves to another node: its node is kept by namespace, name and uid (a pod recreated under the same
+   * name is another pod), so a pod's rotations and a Deployment's storm do not each cost a GET.
+   */
+  private readonly podNodes: LRUCache<string, { nodeName: string }>;
+  private readonly throttle: <T>(call: () => Promise<T>, namespace: string) => Promise<T>;
   private readonly options: ClusterReaderOptions;
 
   constructor(
@@ -57,19 +62,32 @@ export class KubeClusterReader implements ClusterReader {
       ttl: options.serviceAccountTtlMs,
       fetchMethod: async (key) => {
         const [namespace, name] = splitKey(key);
-        const account = await this.call('serviceaccounts', `get serviceaccount ${namespace}/${name}`, () =>
+        const account = await this.call('serviceaccounts', `get serviceaccount ${namespace}/${name}`, namespace, () =>
           this.coreApi().then((api) => api.readNamespacedServiceAccount({ namespace, name })),
         );
         return { roleArn: account.metadata?.annotations?.[ROLE_ARN_ANNOTATION] };
       },
     });
+    // The context is the namespace of the pod that asked: its turn at the API limit is that namespace's.
     this.nodeRegions = new LRUCache({
       max: options.maxEntries,
-      fetchMethod: async (nodeName) => {
-        const node = await this.call('nodes', `get node ${nodeName}`, () =>
+      fetchMethod: async (nodeName, _stale, { context }) => {
+        const node = await this.call('nodes', `get node ${nodeName}`, context, () =>
           this.coreApi().then((api) => api.readNode({ name: nodeName })),
         );
         return { region: node.metadata?.labels?.[REGION_LABEL] };
+      },
+    });
+    this.podNodes = new LRUCache({
+      max: options.maxEntries,
+      fetchMethod: async (key) => {
+        const [namespace, name] = JSON.parse(key) as [string, string];
+        const pod = await this.call('pods', `get pod ${namespace}/${name}`, namespace, () =>
+          this.coreApi().then((api) => api.readNamespacedPod({ namespace, name })),
+        );
+        // A pod not yet on a node is not cached: it will be.
+        const nodeName = pod.spec?.nodeName;
+        return nodeName ? { nodeName } : undefined;
       },
     });
   }
@@ -81,14 +99,13 @@ export class KubeClusterReader implements ClusterReader {
     return entry?.roleArn;
   }
 
-  async podNodeRegion(namespace: string, pod: string): Promise<string | undefined> {
-    const found = await this.call('pods', `get pod ${namespace}/${pod}`, () =>
-      this.coreApi().then((api) => api.readNamespacedPod({ namespace, name: pod })),
-    );
-    const nodeName = found.spec?.nodeName;
-    if (!nodeName) return undefined;
+  async podNodeRegion(namespace: string, pod: string, uid: string): Promise<string | undefined> {
+    const podStatus: LRUCache.Status<string, { nodeName: string }> = {};
+    const placed = await this.podNodes.fetch(JSON.stringify([namespace, pod, uid]), { status: podStatus });
+    this.options.onCacheLookup?.('pod', podStatus.fetch === 'hit' ? 'hit' : 'miss');
+    if (!placed) return undefined;
     const status: LRUCache.Status<string, { region: string | undefined }> = {};
-    const entry = await this.nodeRegions.fetch(nodeName, { status });
+    const entry = await this.nodeRegions.fetch(placed.nodeName, { status, context: namespace });
     this.options.onCacheLookup?.('node', status.fetch === 'hit' ? 'hit' : 'miss');
     return entry?.region;
   }
@@ -101,7 +118,7 @@ export class KubeClusterReader implements ClusterReader {
   async warmUp(): Promise<string> {
     const api = await this.coreApi();
     try {
-      return (await this.throttle(() => api.getCode())).gitVersion;
+      return (await this.throttle(() => api.getCode(), '')).gitVersion;
     } catch (err) {
       const code = httpStatusOf(err);
       const reason = code === undefined ? (err instanceof Error ? err.message : String(err)) : `HTTP ${code}`;
@@ -117,9 +134,9 @@ export class KubeClusterReader implements ClusterReader {
     return this.api;
   }
 
-  private async call<T>(resource: KubeResource, what: string, request: () => Promise<T>): Promise<T> {
+  private async call<T>(resource: KubeResource, what: string, namespace: string, request: () => Promise<T>): Promise<T> {
     try {
-      const result = await this.throttle(request);
+      const result = await this.throttle(request, namespace);
       this.options.onCall?.(resource, 'ok');
       return result;
     } catch (err) {

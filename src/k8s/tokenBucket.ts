@@ -1,11 +1,13 @@
 /**
  * Client-side rate limit for Kubernetes API calls, with the meaning of client-go's --qps/--burst: up to `burst`
- * calls at once, refilled at `qps` per second. Callers wait in order for their token.
+ * calls at once, refilled at `qps` per second. Waiting callers are served in turn by key (the namespace of the pod
+ * asking), oldest first within a key: one namespace's storm of lookups cannot make another's wait behind all of it.
  */
 export class TokenBucket {
   private tokens: number;
   private last: number;
-  private readonly waiting: Array<() => void> = [];
+  /** By key, in the order keys take their turn; a key whose caller was served moves to the end. */
+  private readonly waiting = new Map<string, Array<() => void>>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -17,9 +19,9 @@ export class TokenBucket {
     this.last = now();
   }
 
-  /** Runs `call` once a token is free. */
-  async run<T>(call: () => Promise<T>): Promise<T> {
-    await this.take();
+  /** Runs `call` once a token is free and it is `key`'s turn. */
+  async run<T>(call: () => Promise<T>, key = ''): Promise<T> {
+    await this.take(key);
     return call();
   }
 
@@ -29,16 +31,29 @@ export class TokenBucket {
     this.last = now;
   }
 
-  private take(): Promise<void> {
+  private take(key: string): Promise<void> {
     this.refill();
-    if (this.waiting.length === 0 && this.tokens >= 1) {
+    if (this.waiting.size === 0 && this.tokens >= 1) {
       this.tokens -= 1;
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      this.waiting.push(resolve);
+      const queue = this.waiting.get(key);
+      if (queue) queue.push(resolve);
+      else this.waiting.set(key, [resolve]);
       this.schedule();
     });
+  }
+
+  /** The caller whose turn it is: the oldest of the key that waited longest for its turn. */
+  private next(): (() => void) | undefined {
+    for (const [key, queue] of this.waiting) {
+      this.waiting.delete(key);
+      const first = queue.shift();
+      if (queue.length > 0) this.waiting.set(key, queue);
+      return first;
+    }
+    return undefined;
   }
 
   private schedule(): void {
@@ -47,11 +62,11 @@ export class TokenBucket {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.refill();
-      while (this.waiting.length > 0 && this.tokens >= 1) {
+      while (this.waiting.size > 0 && this.tokens >= 1) {
         this.tokens -= 1;
-        this.waiting.shift()?.();
+        this.next()?.();
       }
-      if (this.waiting.length > 0) this.schedule();
+      if (this.waiting.size > 0) this.schedule();
     }, wait);
   }
 }

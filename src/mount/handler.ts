@@ -15,16 +15,20 @@ export interface MountHandlerOptions {
 
 /** Wraps the Mount pipeline with its deadline and the one log line every Mount gets. */
 export function createMountHandler(deps: MountDependencies, options: MountHandlerOptions): MountHandler {
-  return async (request, callSignal) => {
+  return async (request, callSignal, waitedMs) => {
     const started = performance.now();
     // One controller and a timer cleared when the Mount ends: AbortSignal.timeout() + AbortSignal.any() keep every
     // Mount's signal (and what listens to it) alive until the timeout fires, which under load is tens of thousands.
+    // The deadline runs from the Mount's arrival: the time it waited for its turn (server/mountGate.ts) is spent.
     const controller = new AbortController();
     let deadlinePassed = false;
-    const timer = setTimeout(() => {
-      deadlinePassed = true;
-      controller.abort(new Error(`the Mount deadline of ${options.timeoutMs} ms passed`));
-    }, options.timeoutMs);
+    const timer = setTimeout(
+      () => {
+        deadlinePassed = true;
+        controller.abort(new Error(`the Mount deadline of ${options.timeoutMs} ms passed`));
+      },
+      Math.max(0, options.timeoutMs - waitedMs),
+    );
     const onCancel = () => controller.abort(callSignal.reason);
     callSignal.addEventListener('abort', onCancel, { once: true });
     const signal = controller.signal;

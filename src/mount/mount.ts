@@ -6,13 +6,14 @@ import { fetchObjects } from '../aws/fetchObjects.js';
 import type { SharedCalls } from '../aws/sharedCalls.js';
 import type { AwsIdentity, IdentityResolver } from '../auth/identity.js';
 import { parseMountRequest } from '../config/mountRequest.js';
-import { ProviderError } from '../errors.js';
+import { invalidSpc, ProviderError } from '../errors.js';
 import { checkArnRegions } from '../config/objects.js';
 import { describeObject, type MountConfig, type ObjectSpec } from '../config/types.js';
 import type { JmesPathExtractor } from '../files/jmespathWorkers.js';
 import { renderFiles } from '../files/render.js';
 import type { ClusterReader } from '../k8s/cluster.js';
 import type { MountRequestMessage, MountResponseMessage } from '../server/proto.js';
+import { checkAnswerSize } from './answerLimit.js';
 import { resolveRegion } from './region.js';
 
 export interface MountDependencies {
@@ -29,6 +30,10 @@ export interface MountDependencies {
   sharedFetches: SharedCalls;
   /** Evaluates the jmesPath entries, off the event loop and within budgets. */
   jmesPath: JmesPathExtractor;
+  /** The largest encoded answer the driver takes (its --max-call-recv-msg-size). */
+  maxAnswerBytes: number;
+  /** Objects one SecretProviderClass may list: bounds the AWS calls of one Mount. */
+  maxObjects: number;
 }
 
 export interface MountOutcome {
@@ -50,6 +55,7 @@ export async function mount(
   signal: AbortSignal,
 ): Promise<MountOutcome> {
   const config = parseMountRequest(request);
+  checkObjectCount(config, deps.maxObjects);
   const region = await resolveRegion(config, deps.providerRegion, deps.cluster);
   checkArnRegions(config, region);
   const resolver = config.usePodIdentity ? deps.podIdentity : deps.irsa;
@@ -100,10 +106,21 @@ async function fetchAndRender(
   // A Mount without jmesPath entries never touches the extractor (and its worker threads).
   const extracted = fetched.some(({ spec }) => spec.jmesPath.length > 0) ? await deps.jmesPath.extract(fetched, signal) : [];
   const { files, versions } = renderFiles(fetched, extracted);
-  return {
-    response: { files, objectVersion: versions, error: null },
-    failedOver: fetched.filter((object) => object.fromFailover).length,
-  };
+  const response = { files, objectVersion: versions, error: null };
+  checkAnswerSize(response, config.objects, deps.maxAnswerBytes);
+  return { response, failedOver: fetched.filter((object) => object.fromFailover).length };
+}
+
+/**
+ * Each object may cost an AWS call per region (GetSecretValue where BatchGetSecretValue is not allowed, SSM takes ten
+ * names a call): the count bounds what one pod's SecretProviderClass makes the node's provider send.
+ */
+function checkObjectCount(config: MountConfig, maxObjects: number): void {
+  if (config.objects.length <= maxObjects) return;
+  throw invalidSpc(
+    `objects lists ${config.objects.length} objects, more than the ${maxObjects} one SecretProviderClass may mount ` +
+      '(--max-objects). Split them across SecretProviderClasses and volumes.',
+  );
 }
 
 /**

@@ -1,4 +1,6 @@
 import { status } from '@grpc/grpc-js';
+import { isKnownRegion } from '../aws/regions.js';
+import { unknownRegion } from '../config/parameters.js';
 import type { MountConfig } from '../config/types.js';
 import { invalidSpc, ProviderError } from '../errors.js';
 import type { ClusterReader } from '../k8s/cluster.js';
@@ -11,6 +13,11 @@ export async function resolveRegion(
   cluster: ClusterReader,
 ): Promise<string> {
   const region = config.region ?? providerRegion ?? (await nodeRegion(config, cluster));
+  // The SecretProviderClass's own region was checked when it was parsed; these two come from the provider's setup.
+  if (config.region === undefined && !isKnownRegion(region)) {
+    const where = providerRegion !== undefined ? "the provider's AWS_REGION (Helm value awsRegion)" : `the ${REGION_LABEL} label of the pod's node`;
+    throw new ProviderError(status.FAILED_PRECONDITION, 'RegionNotFound', unknownRegion(where, region));
+  }
   if (config.failoverRegion === region) {
     throw invalidSpc(
       `failoverRegion "${config.failoverRegion}" is the same as the mount's region: set failoverRegion to a ` +
@@ -21,8 +28,8 @@ export async function resolveRegion(
 }
 
 async function nodeRegion(config: MountConfig, cluster: ClusterReader): Promise<string> {
-  const { namespace, name } = config.pod;
-  const region = await cluster.podNodeRegion(namespace, name);
+  const { namespace, name, uid } = config.pod;
+  const region = await cluster.podNodeRegion(namespace, name, uid);
   if (region) return region;
   throw new ProviderError(
     status.FAILED_PRECONDITION,

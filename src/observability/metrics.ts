@@ -1,8 +1,32 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration, type LabelValues } from 'prom-client';
+import { regionLabel } from '../aws/regions.js';
+
+const REGION_LABELS = new Set(['region', 'failover_region']);
+
+/**
+ * A counter whose region labels only take regions the AWS SDK lists, anything else `other`: a region comes from a
+ * SecretProviderClass, and each distinct value would be a series kept for the life of the process.
+ */
+class RegionCounter<T extends string> extends Counter<T> {
+  constructor(configuration: CounterConfiguration<T>) {
+    super(configuration);
+    // prom-client sets `inc` on the instance in its constructor, so it is wrapped here rather than overridden.
+    // These counters have no exemplars: `inc` takes labels and a value, or a value.
+    const inc = this.inc.bind(this) as (labels?: LabelValues<T> | number, value?: number) => void;
+    this.inc = ((labels?: LabelValues<T> | number, value?: number) =>
+      typeof labels === 'object' ? inc(knownRegions(labels), value) : inc(labels)) as Counter<T>['inc'];
+  }
+}
+
+function knownRegions<T extends string>(labels: LabelValues<T>): LabelValues<T> {
+  return Object.fromEntries(
+    Object.entries(labels).map(([name, label]) => [name, REGION_LABELS.has(name) ? regionLabel(String(label)) : label]),
+  ) as LabelValues<T>;
+}
 
 /**
  * Every metric of the provider, on a registry of its own (no global state). Labels carry codes, services,
- * actions, regions and outcomes: all bounded sets. Object names never become labels, since a cluster can hold
+ * actions, known regions and outcomes: all bounded sets. Object names never become labels, since a cluster can hold
  * any number of them and they can themselves be sensitive.
  */
 export class ProviderMetrics {
@@ -29,21 +53,34 @@ export class ProviderMetrics {
     registers: [this.registry],
   });
 
-  readonly awsCalls = new Counter({
+  readonly mountsQueued = new Gauge({
+    name: 'aws_provider_mounts_queued',
+    help: 'Mount requests waiting for their turn (--max-concurrent-mounts, --max-mount-bytes)',
+    registers: [this.registry],
+  });
+
+  readonly mountQueueWait = new Histogram({
+    name: 'aws_provider_mount_queue_wait_seconds',
+    help: 'How long Mount requests waited for their turn before being read',
+    buckets: [0.001, 0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+
+  readonly awsCalls = new RegionCounter({
     name: 'aws_provider_aws_api_calls_total',
     help: 'AWS API calls (after the SDK retries) by service, action, region and outcome',
     labelNames: ['service', 'action', 'region', 'outcome'] as const,
     registers: [this.registry],
   });
 
-  readonly awsRetries = new Counter({
+  readonly awsRetries = new RegionCounter({
     name: 'aws_provider_aws_api_retries_total',
     help: 'Extra attempts the SDK made for AWS API calls, by service, action and region',
     labelNames: ['service', 'action', 'region'] as const,
     registers: [this.registry],
   });
 
-  readonly failovers = new Counter({
+  readonly failovers = new RegionCounter({
     name: 'aws_provider_failovers_total',
     help: 'Objects fetched from the failover region because the primary region was unhealthy',
     labelNames: ['region', 'failover_region'] as const,

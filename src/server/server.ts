@@ -1,37 +1,64 @@
 import { lstat, mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { asProviderError, type ProviderError } from '../errors.js';
+import { asProviderError } from '../errors.js';
+import { MountGate, type MountGateOptions } from './mountGate.js';
 import {
   loadProviderService,
   type MountRequestMessage,
   type MountResponseMessage,
   type VersionResponseMessage,
 } from './proto.js';
+import { toStatus } from './status.js';
 
-export type MountHandler = (request: MountRequestMessage, signal: AbortSignal) => Promise<MountResponseMessage>;
+/** `waitedMs`: how much of the Mount's deadline went by before the handler was called (see MountGate). */
+export type MountHandler = (
+  request: MountRequestMessage,
+  signal: AbortSignal,
+  waitedMs: number,
+) => Promise<MountResponseMessage>;
+
+export interface ConnectionLimits {
+  /** A connection with no call for this long is closed (the driver dials again on its next call). */
+  idleMs: number;
+  /** Calls one connection may have open at once; the driver queues the rest on its side. */
+  maxStreams: number;
+}
 
 export interface ProviderServerOptions {
   mount: MountHandler;
   version: VersionResponseMessage;
+  limits: MountGateOptions;
+  connections: ConnectionLimits;
 }
 
-/** Metadata key carrying our error code beside the status, for clients that want it without parsing. */
-export const ERROR_CODE_METADATA = 'x-provider-error-code';
+/** The server pings a connection this often and closes it if no answer comes within KEEPALIVE_TIMEOUT_MS. */
+const KEEPALIVE_TIME_MS = 30_000;
+const KEEPALIVE_TIMEOUT_MS = 10_000;
 
 export class ProviderServer {
-  private readonly server = new grpc.Server({
-    // A MountRequest is a few KiB of attributes; anything near this is not the driver. Answers are not capped
-    // here: the driver's own --max-call-recv-msg-size decides how large a Mount it takes.
-    'grpc.max_receive_message_length': 4 * 1024 * 1024,
-    // Channelz keeps per-call statistics for a debugging service this server does not offer; on a storm of Mounts
-    // that bookkeeping was ~50 µs of CPU per call.
-    'grpc.enable_channelz': 0,
-  });
+  private readonly server: grpc.Server;
+  private readonly gate: MountGate;
   private readonly inFlight = new Set<AbortController>();
   private socketPath: string | undefined;
 
   constructor(private readonly options: ProviderServerOptions) {
+    this.gate = new MountGate(options.limits);
+    this.server = new grpc.Server({
+      // A MountRequest is a few KiB of attributes and tokens; a SecretProviderClass is at most etcd's 1.5 MiB.
+      'grpc.max_receive_message_length': options.limits.maxRequestBytes,
+      // Answers are not capped here: the Mount checks its answer against the driver's limit (--max-answer-size).
+      // Channelz keeps per-call statistics for a debugging service this server does not offer; on a storm of Mounts
+      // that bookkeeping was ~50 µs of CPU per call.
+      'grpc.enable_channelz': 0,
+      // A connection that sends nothing, or stops answering pings, is closed: each held its socket and HTTP/2
+      // session for as long as the client liked. grpc-js has no cap on the number of connections.
+      'grpc.max_connection_idle_ms': options.connections.idleMs,
+      'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
+      'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+      'grpc.max_concurrent_streams': options.connections.maxStreams,
+      interceptors: [this.gate.interceptor],
+    });
     this.server.addService(encodingSharedResponsesOnce(loadProviderService()), {
       Version: this.version.bind(this),
       Mount: this.mount.bind(this),
@@ -87,10 +114,10 @@ export class ProviderServer {
     this.inFlight.add(controller);
     call.on('cancelled', () => controller.abort(new Error('the driver cancelled the Mount')));
     this.options
-      .mount(call.request, controller.signal)
+      .mount(call.request, controller.signal, this.gate.waitedMs(call.metadata))
       .then(
         (response) => callback(null, response),
-        (err: unknown) => callback(toServiceError(asProviderError(err))),
+        (err: unknown) => callback(toStatus(asProviderError(err))),
       )
       .finally(() => this.inFlight.delete(controller));
   }
@@ -109,14 +136,6 @@ function encodingSharedResponsesOnce(service: grpc.ServiceDefinition): grpc.Serv
     return bytes;
   };
   return { ...service, Mount: { ...mount, responseSerialize } };
-}
-
-function toServiceError(error: ProviderError): Partial<grpc.StatusObject> {
-  const metadata = new grpc.Metadata();
-  metadata.set(ERROR_CODE_METADATA, error.code);
-  // The driver shows only the status message in pod events and metrics label it GRPCProviderError:
-  // leading with our code makes the cause greppable there too.
-  return { code: error.grpcStatus, details: `${error.code}: ${error.message}`, metadata };
 }
 
 async function removeStaleSocket(socketPath: string): Promise<void> {

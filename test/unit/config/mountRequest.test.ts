@@ -181,6 +181,8 @@ const requestCases: BadRequest[] = [
   { name: 'pathTranslation a word', request: mountRequest({ objects: OBJECTS, pathTranslation: 'no' }), mentions: ['pathTranslation "no"'] },
   { name: 'failoverRegion equals region', request: mountRequest({ objects: OBJECTS, region: 'us-east-1', failoverRegion: 'us-east-1' }), mentions: ['failoverRegion us-east-1 is the same as region'] },
   { name: 'region with a space', request: mountRequest({ objects: OBJECTS, region: 'us-east-1 ' }), mentions: ['region "us-east-1 "', 'us-east-1'] },
+  { name: 'region unknown to the SDK', request: mountRequest({ objects: OBJECTS, region: 'zz-1' }), mentions: ['region "zz-1" is not an AWS region known', 'Check the spelling'] },
+  { name: 'failoverRegion shaped like a region but unknown', request: mountRequest({ objects: OBJECTS, region: 'us-east-1', failoverRegion: 'us-mars-1' }), mentions: ['failoverRegion "us-mars-1" is not an AWS region known', 'newer provider'] },
   { name: 'failoverRegion in upper case', request: mountRequest({ objects: OBJECTS, failoverRegion: 'US-EAST-2' }), mentions: ['failoverRegion "US-EAST-2"'] },
   { name: 'usePodIdentity yes', request: mountRequest({ objects: OBJECTS, usePodIdentity: 'yes' }), mentions: ['usePodIdentity "yes"', '"true" or "false"'] },
   { name: 'preferredAddressType ipv5', request: mountRequest({ objects: OBJECTS, preferredAddressType: 'ipv5' }), mentions: ['preferredAddressType "ipv5"', 'ipv4, ipv6 or auto'] },

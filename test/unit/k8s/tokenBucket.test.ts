@@ -38,3 +38,25 @@ describe('TokenBucket', () => {
     }
   });
 });
+
+describe('TokenBucket fairness', () => {
+  it('serves waiting namespaces in turn, so one namespace cannot make another wait behind all its calls', async () => {
+    vi.useFakeTimers();
+    try {
+      const bucket = new TokenBucket(1, 1, () => Date.now());
+      const started: string[] = [];
+      const call = (key: string, i: number) => bucket.run(async () => started.push(`${key}${i}`), key);
+      const calls = [...Array.from({ length: 6 }, (_, i) => call('noisy', i)), call('quiet', 0), call('quiet', 1)];
+      await vi.advanceTimersByTimeAsync(0);
+      expect(started).toEqual(['noisy0']);
+      await vi.advanceTimersByTimeAsync(4000);
+      // One token a second, dealt in turn: the quiet namespace's calls come second and fourth, not after noisy5.
+      expect(started).toEqual(['noisy0', 'noisy1', 'quiet0', 'noisy2', 'quiet1']);
+      await vi.advanceTimersByTimeAsync(3000);
+      expect(started).toEqual(['noisy0', 'noisy1', 'quiet0', 'noisy2', 'quiet1', 'noisy3', 'noisy4', 'noisy5']);
+      await Promise.all(calls);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
