@@ -45,7 +45,9 @@ export class ProviderServer {
   constructor(private readonly options: ProviderServerOptions) {
     this.gate = new MountGate(options.limits);
     this.server = new grpc.Server({
-      // A MountRequest is a few KiB of attributes and tokens; a SecretProviderClass is at most etcd's 1.5 MiB.
+      // A MountRequest is a few KiB of attributes and tokens. A SecretProviderClass is at most etcd's 1.5 MiB, and the
+      // driver JSON-escapes it into the attributes (a newline takes two bytes there): such a request must still be read,
+      // so that the objects' own size limit can name what is too large.
       'grpc.max_receive_message_length': options.limits.maxRequestBytes,
       // Answers are not capped here: the Mount checks its answer against the driver's limit (--max-answer-size).
       // Channelz keeps per-call statistics for a debugging service this server does not offer; on a storm of Mounts

@@ -6,8 +6,8 @@ describe('the limit flags', () => {
     const flags = parseFlags([]);
     expect(flags).toMatchObject({
       maxConcurrentMounts: 128,
-      maxMountBytes: 32 * 1024 * 1024,
-      maxRequestBytes: 1.5 * 1024 * 1024,
+      maxMountBytes: 64 * 1024 * 1024,
+      maxRequestBytes: 3 * 1024 * 1024,
       maxAnswerBytes: 4 * 1024 * 1024,
       maxObjects: 256,
       maxConnectionIdleMs: 30_000,
