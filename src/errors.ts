@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'InvalidMountRequest'
   | 'InvalidSecretProviderClass'
   | 'MissingServiceAccountToken'
+  | 'InvalidServiceAccountToken'
   | 'MissingRoleAnnotation'
   | 'RegionNotFound'
   | 'CredentialsRefused'
