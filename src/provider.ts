@@ -84,11 +84,12 @@ export function createProvider(
     onCacheLookup: (cache, result) => metrics.cacheRequests.inc({ cache, result }),
   });
   // Every pod's token is verified with the cluster issuer's keys before credentials are served for it.
+  const issuer = new ServiceAccountIssuer(coreApi, {
+    throttle: (call) => kubeLimit.run(call),
+    onCall: (document, outcome) => metrics.kubernetesCalls.inc({ resource: document, outcome }),
+  });
   const tokens = new TokenVerifier(
-    new ServiceAccountIssuer(coreApi, {
-      throttle: (call) => kubeLimit.run(call),
-      onCall: (document, outcome) => metrics.kubernetesCalls.inc({ resource: document, outcome }),
-    }),
+    issuer,
     {
       maxEntries: VERIFIED_TOKENS,
       onLookup: (result) => metrics.cacheRequests.inc({ cache: 'tokens', result }),
@@ -165,6 +166,13 @@ export function createProvider(
             // Not fatal: a Mount whose SecretProviderClass needs no lookup still works, the others say why they fail.
             logger.error({ error: err instanceof Error ? err.message : String(err) }, 'kubernetes client not ready');
           },
+        )
+        // The issuer's keys before the first pod needs them; a failure is the first Mount's to report, with its fix.
+        .then(() => issuer.keysFor(undefined))
+        .then(
+          ({ issuer: name, keys }) => logger.info({ issuer: name, keys: keys.length }, 'service account issuer read'),
+          (err: unknown) =>
+            logger.warn({ error: err instanceof Error ? err.message : String(err) }, 'service account issuer not read'),
         )
         .then(() => primeOnce(flags, logger))
         .finally(releaseCompileCache);

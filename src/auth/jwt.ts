@@ -31,10 +31,15 @@ export class MalformedToken extends Error {
   override readonly name = 'MalformedToken';
 }
 
-export function parseJws(token: string): Jws {
+/** Checked before anything else is done with a token, its hash included. */
+export function assertTokenLength(token: string): void {
   if (token.length > MAX_TOKEN_LENGTH) {
     throw new MalformedToken(`it is ${token.length} characters long, over the ${MAX_TOKEN_LENGTH} a service account token can be`);
   }
+}
+
+export function parseJws(token: string): Jws {
+  assertTokenLength(token);
   const parts = token.split('.');
   if (parts.length !== 3 || parts.some((part) => !/^[A-Za-z0-9_-]+$/.test(part))) {
     throw new MalformedToken('it is not a JWT (three base64url parts separated by dots)');

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { MountConfig } from '../config/types.js';
 import type { ServiceAccountIssuerSource } from '../k8s/serviceAccountIssuer.js';
-import { MalformedToken, parseJws, signedBy } from './jwt.js';
+import { assertTokenLength, MalformedToken, parseJws, signedBy } from './jwt.js';
 import {
   claimsProblem,
   expectationOf,
@@ -21,6 +21,13 @@ export interface TokenVerifierOptions {
   onLookup?: (result: 'hit' | 'miss') => void;
 }
 
+/**
+ * A remembered signature is checked again after this long, so a key the cluster withdrew stops vouching for the
+ * tokens it signed (the keys themselves are read again after 10 minutes); one signature check per token this often
+ * costs nothing.
+ */
+const REVERIFY_AFTER_MS = 10 * 60_000;
+
 /** A token that passed every check for the Mount, and the id it is known by (its SHA-256, never itself). */
 export interface VerifiedToken {
   token: string;
@@ -32,11 +39,12 @@ export interface VerifiedToken {
  * issuer with one of its published keys (read from the API server, src/k8s/serviceAccountIssuer.ts), issued by
  * it, for the audience, for the pod's service account, within its lifetime, and bound to the Mount's pod when it
  * is bound to one. The same checks STS and EKS Auth make, done locally, so a storm of Mounts costs no API call
- * per pod. A token whose signature checked out is remembered by its hash until it expires; its claims are still
- * checked against each Mount that presents it.
+ * per pod. A token whose signature checked out is remembered by its hash until it expires (at most 10 minutes);
+ * its claims are still checked against each Mount that presents it.
  */
 export class TokenVerifier {
-  private readonly verified: LRUCache<string, TokenClaims>;
+  /** By token hash: its claims, and until when (epoch ms) its signature is taken as checked. */
+  private readonly verified: LRUCache<string, { claims: TokenClaims; until: number }>;
   private readonly now: () => number;
 
   constructor(
@@ -51,18 +59,22 @@ export class TokenVerifier {
   async podToken(config: MountConfig, audience: string, why = ''): Promise<VerifiedToken> {
     const token = requestToken(config, audience, why);
     const expected = expectationOf(config, audience);
-    const id = createHash('sha256').update(token).digest('base64url');
-    let claims = this.verified.get(id);
-    this.options.onLookup?.(claims === undefined ? 'miss' : 'hit');
-    if (claims === undefined) {
-      try {
+    let id: string;
+    let claims: TokenClaims | undefined;
+    try {
+      assertTokenLength(token);
+      id = createHash('sha256').update(token).digest('base64url');
+      const remembered = this.verified.get(id);
+      claims = remembered !== undefined && remembered.until > this.now() ? remembered.claims : undefined;
+      this.options.onLookup?.(claims === undefined ? 'miss' : 'hit');
+      if (claims === undefined) {
         claims = await this.signedClaims(token);
-      } catch (err) {
-        if (err instanceof MalformedToken) throw tokenRefused(expected, err.message);
-        throw err;
+        const ttl = Math.min(Math.floor((claims.exp + LEEWAY_SECONDS) * 1000 - this.now()), REVERIFY_AFTER_MS);
+        if (ttl > 0) this.verified.set(id, { claims, until: this.now() + ttl }, { ttl });
       }
-      const ttl = (claims.exp + LEEWAY_SECONDS) * 1000 - this.now();
-      if (ttl > 0) this.verified.set(id, claims, { ttl });
+    } catch (err) {
+      if (err instanceof MalformedToken) throw tokenRefused(expected, err.message);
+      throw err;
     }
     const problem = claimsProblem(claims, expected, this.now() / 1000);
     if (problem !== undefined) throw tokenRefused(expected, problem);

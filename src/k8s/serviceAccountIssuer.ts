@@ -90,10 +90,9 @@ export class ServiceAccountIssuer implements ServiceAccountIssuerSource {
   private async readBoth(): Promise<Published> {
     this.lastRead = this.now();
     const api = await this.loadApi();
-    const [configuration, jwks] = await Promise.all([
-      this.get('openid-configuration', () => api.readOpenIdConfiguration()),
-      this.get('jwks', () => api.readOpenIdKeys()),
-    ]);
+    // One after the other: both then go over the one kept-alive connection the lookups use.
+    const configuration = await this.get('openid-configuration', () => api.readOpenIdConfiguration());
+    const jwks = await this.get('jwks', () => api.readOpenIdKeys());
     const issuer = (configuration as { issuer?: unknown } | null)?.issuer;
     if (typeof issuer !== 'string' || issuer === '') {
       throw unusable(`GET ${PATHS['openid-configuration']} answered without an "issuer"`);

@@ -160,6 +160,18 @@ describe('TokenVerifier', () => {
     expect(source.lookups).toBe(1);
   });
 
+  it('checks a remembered signature again after 10 minutes, with the keys the issuer then publishes', async () => {
+    const { verifier, source, advance } = setup();
+    const token = mint();
+    await verifier.podToken(mountOf(token), AUDIENCE);
+    advance(9 * 60_000);
+    await verifier.podToken(mountOf(token), AUDIENCE);
+    expect(source.lookups).toBe(1);
+    advance(60_001);
+    await verifier.podToken(mountOf(token), AUDIENCE);
+    expect(source.lookups).toBe(2);
+  });
+
   it('refuses a remembered token once it has expired', async () => {
     const { verifier, advance } = setup();
     const token = mint({ exp: nowSeconds + 600 });
