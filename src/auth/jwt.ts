@@ -26,15 +26,15 @@ export interface Jws {
   signature: Buffer;
 }
 
-/** Why a string is no JWS we could verify; says nothing of its content. */
-export class MalformedToken extends Error {
-  override readonly name = 'MalformedToken';
+/** Why a token is not one the cluster's issuer signed and minted as a service account token; never quotes it. */
+export class UnverifiedToken extends Error {
+  override readonly name = 'UnverifiedToken';
 }
 
 /** Checked before anything else is done with a token, its hash included. */
 export function assertTokenLength(token: string): void {
   if (token.length > MAX_TOKEN_LENGTH) {
-    throw new MalformedToken(`it is ${token.length} characters long, over the ${MAX_TOKEN_LENGTH} a service account token can be`);
+    throw new UnverifiedToken(`it is ${token.length} characters long, over the ${MAX_TOKEN_LENGTH} a service account token can be`);
   }
 }
 
@@ -42,13 +42,13 @@ export function parseJws(token: string): Jws {
   assertTokenLength(token);
   const parts = token.split('.');
   if (parts.length !== 3 || parts.some((part) => !/^[A-Za-z0-9_-]+$/.test(part))) {
-    throw new MalformedToken('it is not a JWT (three base64url parts separated by dots)');
+    throw new UnverifiedToken('it is not a JWT (three base64url parts separated by dots)');
   }
   const [header, payload, signature] = parts as [string, string, string];
   const head = jsonObject(header, 'header');
   const alg = head.alg;
   if (typeof alg !== 'string' || ALGORITHMS[alg] === undefined) {
-    throw new MalformedToken(`its algorithm is not one the API server signs with (${Object.keys(ALGORITHMS).join(', ')})`);
+    throw new UnverifiedToken(`its algorithm is not one the API server signs with (${Object.keys(ALGORITHMS).join(', ')})`);
   }
   const kid = head.kid;
   return {
@@ -86,10 +86,10 @@ function jsonObject(part: string, what: string): Record<string, unknown> {
   try {
     value = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
   } catch {
-    throw new MalformedToken(`its ${what} is not base64url JSON`);
+    throw new UnverifiedToken(`its ${what} is not base64url JSON`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new MalformedToken(`its ${what} is not a JSON object`);
+    throw new UnverifiedToken(`its ${what} is not a JSON object`);
   }
   return value as Record<string, unknown>;
 }

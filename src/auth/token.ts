@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import type { MountConfig } from '../config/types.js';
 import { ProviderError } from '../errors.js';
-import { MalformedToken } from './jwt.js';
+import { UnverifiedToken } from './jwt.js';
 
 /** Clock skew allowed between the API server that minted a token and this node, as the API server allows. */
 export const LEEWAY_SECONDS = 60;
@@ -28,15 +28,15 @@ export interface TokenClaims {
   pod: { name: string | undefined; uid: string | undefined } | undefined;
 }
 
-/** The claims the checks need, or MalformedToken: a service account token always has iss, aud, sub and exp. */
+/** The claims the checks need, or UnverifiedToken: a service account token always has iss, aud, sub and exp. */
 export function readClaims(claims: Record<string, unknown>): TokenClaims {
   const { iss, aud, sub, exp, nbf } = claims;
   const audiences = typeof aud === 'string' ? [aud] : aud;
   if (typeof iss !== 'string' || typeof sub !== 'string' || typeof exp !== 'number') {
-    throw new MalformedToken('it lacks the iss, sub or exp claim of a service account token');
+    throw new UnverifiedToken('it lacks the iss, sub or exp claim of a service account token');
   }
   if (!Array.isArray(audiences) || !audiences.every((a): a is string => typeof a === 'string')) {
-    throw new MalformedToken('its aud claim is not a list of audiences');
+    throw new UnverifiedToken('its aud claim is not a list of audiences');
   }
   const pod = (claims['kubernetes.io'] as { pod?: { name?: unknown; uid?: unknown } } | undefined)?.pod;
   return {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { MountConfig } from '../config/types.js';
 import type { ServiceAccountIssuerSource } from '../k8s/serviceAccountIssuer.js';
-import { assertTokenLength, MalformedToken, parseJws, signedBy } from './jwt.js';
+import { assertTokenLength, UnverifiedToken, parseJws, signedBy } from './jwt.js';
 import {
   claimsProblem,
   expectationOf,
@@ -73,7 +73,7 @@ export class TokenVerifier {
         if (ttl > 0) this.verified.set(id, { claims, until: this.now() + ttl }, { ttl });
       }
     } catch (err) {
-      if (err instanceof MalformedToken) throw tokenRefused(expected, err.message);
+      if (err instanceof UnverifiedToken) throw tokenRefused(expected, err.message);
       throw err;
     }
     const problem = claimsProblem(claims, expected, this.now() / 1000);
@@ -81,12 +81,12 @@ export class TokenVerifier {
     return { token, id };
   }
 
-  /** The claims of a token the cluster's issuer signed, or MalformedToken saying why it is not one. */
+  /** The claims of a token the cluster's issuer signed, or UnverifiedToken saying why it is not one. */
   private async signedClaims(token: string): Promise<TokenClaims> {
     const jws = parseJws(token);
     const { issuer, keys } = await this.issuer.keysFor(jws.kid);
     if (!keys.some((key) => signedBy(jws, key))) {
-      throw new MalformedToken(
+      throw new UnverifiedToken(
         keys.length === 0
           ? `it names a signing key the API server does not publish (GET /openid/v1/jwks)`
           : `its signature was not made by the cluster's service account issuer ${issuer}`,
@@ -94,7 +94,7 @@ export class TokenVerifier {
     }
     const claims = readClaims(jws.claims);
     if (claims.iss !== issuer) {
-      throw new MalformedToken(`it was issued by ${claims.iss}, not by the cluster's service account issuer ${issuer}`);
+      throw new UnverifiedToken(`it was issued by ${claims.iss}, not by the cluster's service account issuer ${issuer}`);
     }
     return claims;
   }
