@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'InvalidMountRequest'
   | 'InvalidSecretProviderClass'
   | 'MissingServiceAccountToken'
+  | 'InvalidServiceAccountToken'
   | 'MissingRoleAnnotation'
   | 'RegionNotFound'
   | 'CredentialsRefused'

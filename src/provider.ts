@@ -10,8 +10,11 @@ import { IrsaResolver } from './auth/irsa.js';
 import { PodIdentityResolver } from './auth/podIdentity.js';
 import { CachingIdentityResolver } from './auth/resolver.js';
 import { StsClients } from './auth/stsClients.js';
+import { TokenVerifier } from './auth/tokenVerifier.js';
 import type { ProviderFlags } from './config/flags.js';
 import { KubeClusterReader, loadCoreApi } from './k8s/cluster.js';
+import { ServiceAccountIssuer } from './k8s/serviceAccountIssuer.js';
+import { sharedCoreApi } from './k8s/sharedCoreApi.js';
 import { TokenBucket } from './k8s/tokenBucket.js';
 import { JMESPATH_LIMITS, JmesPathWorkers } from './files/jmespathWorkers.js';
 import { createMountHandler } from './mount/handler.js';
@@ -48,6 +51,12 @@ async function primeOnce(flags: ProviderFlags, logger: Logger): Promise<void> {
   }
 }
 
+/**
+ * Verified tokens remembered (by hash, each until it expires): a node's pods hold two audiences each and get a new
+ * token about hourly, so a few hundred are live at once; ~200 bytes each.
+ */
+const VERIFIED_TOKENS = 4096;
+
 export interface Provider {
   server: ProviderServer;
   logger: Logger;
@@ -79,13 +88,26 @@ export function createProvider(
   const { name, version } = readProviderVersion();
   const metrics = new ProviderMetrics();
   const kubeLimit = new TokenBucket(flags.qps, flags.burst);
-  const cluster = new KubeClusterReader(() => loadCoreApi(flags.kubeconfig), {
+  const coreApi = sharedCoreApi(() => loadCoreApi(flags.kubeconfig));
+  const cluster = new KubeClusterReader(coreApi, {
     serviceAccountTtlMs: flags.serviceAccountCacheTtlMs,
     maxEntries: flags.serviceAccountCacheSize,
     throttle: (call, namespace) => kubeLimit.run(call, namespace),
     onCall: (resource, outcome) => metrics.kubernetesCalls.inc({ resource, outcome }),
     onCacheLookup: (cache, result) => metrics.cacheRequests.inc({ cache, result }),
   });
+  // Every pod's token is verified with the cluster issuer's keys before credentials are served for it.
+  const issuer = new ServiceAccountIssuer(coreApi, {
+    throttle: (call) => kubeLimit.run(call),
+    onCall: (document, outcome) => metrics.kubernetesCalls.inc({ resource: document, outcome }),
+  });
+  const tokens = new TokenVerifier(
+    issuer,
+    {
+      maxEntries: VERIFIED_TOKENS,
+      onLookup: (result) => metrics.cacheRequests.inc({ cache: 'tokens', result }),
+    },
+  );
   const pool = new AwsClientPool({
     userAgent: `${name}/${version}${flags.eksAddonVersion ? ` eks-addon/${flags.eksAddonVersion}` : ''}`,
     retryMode: flags.awsRetryMode,
@@ -99,6 +121,7 @@ export function createProvider(
   // Credentials by identity key, shared by IRSA, Pod Identity and role chaining (never across identities).
   const credentials = new CredentialCache({
     maxEntries: flags.credentialCacheSize,
+    maxEntriesPerNamespace: flags.credentialCacheNamespaceSize,
     refreshMarginMs: flags.credentialRefreshMarginMs,
     obtainTimeoutMs: flags.mountTimeoutMs,
     onLookup: (result) => metrics.cacheRequests.inc({ cache: 'credentials', result }),
@@ -119,13 +142,13 @@ export function createProvider(
   const handler = createMountHandler(
     {
       cluster,
-      irsa: identity(new IrsaResolver(cluster, sts)),
+      irsa: identity(new IrsaResolver(cluster, sts, tokens)),
       podIdentity: identity(
         new PodIdentityResolver({
           ipv4Endpoint: flags.podIdentityEndpointIpv4,
           ipv6Endpoint: flags.podIdentityEndpointIpv6,
           timeoutMs: flags.podIdentityHttpTimeoutMs,
-        }),
+        }, tokens),
       ),
       pool,
       batchSupport: new BatchSupportStore(),
@@ -174,6 +197,13 @@ export function createProvider(
             // Not fatal: a Mount whose SecretProviderClass needs no lookup still works, the others say why they fail.
             logger.error({ error: err instanceof Error ? err.message : String(err) }, 'kubernetes client not ready');
           },
+        )
+        // The issuer's keys before the first pod needs them; a failure is the first Mount's to report, with its fix.
+        .then(() => issuer.keysFor(undefined))
+        .then(
+          ({ issuer: name, keys }) => logger.info({ issuer: name, keys: keys.length }, 'service account issuer read'),
+          (err: unknown) =>
+            logger.warn({ error: err instanceof Error ? err.message : String(err) }, 'service account issuer not read'),
         )
         .then(() => primeOnce(flags, logger))
         .finally(releaseCompileCache);

@@ -53,11 +53,13 @@ export function identityKey(parts: IdentityParts): string {
 export interface IdentityPlan {
   parts: IdentityParts;
   description: string;
+  /** The id of the verified token `obtain` calls with (its hash): Mounts with identical tokens share one call. */
+  tokenId: string;
   /** Calls STS or the Pod Identity agent for fresh credentials. */
   obtain(region: string, signal: AbortSignal): Promise<AwsCredentialIdentity>;
 }
 
-/** IRSA or Pod Identity: checks the request's token and names the identity; cheap (lookups are cached). */
+/** IRSA or Pod Identity: verifies the request's token and names the identity; cheap (lookups are cached). */
 export interface IdentitySource {
   plan(config: MountConfig): Promise<IdentityPlan>;
 }

@@ -8,30 +8,32 @@ import type { IdentityPlan, IdentitySource } from './identity.js';
 import { roleSessionName } from './sessionName.js';
 import type { StsClients } from './stsClients.js';
 import { stsCredentials, stsError } from './stsError.js';
-import { podToken } from './token.js';
+import type { TokenVerifier } from './tokenVerifier.js';
 
 export const IRSA_AUDIENCE = 'sts.amazonaws.com';
 
 /**
  * IAM Roles for Service Accounts: the role annotated on the pod's ServiceAccount (a cached, coalesced lookup),
- * assumed with the pod's own projected token through the regional STS endpoint (FIPS and endpoint overrides
+ * assumed with the pod's own projected token (verified first, so a refused token costs no lookup) through the regional STS endpoint (FIPS and endpoint overrides
  * come from the SDK's env).
  */
 export class IrsaResolver implements IdentitySource {
   constructor(
     private readonly cluster: ClusterReader,
     private readonly sts: StsClients,
+    private readonly tokens: TokenVerifier,
   ) {}
 
   async plan(config: MountConfig): Promise<IdentityPlan> {
     const { namespace, serviceAccountName, name: podName } = config.pod;
-    const token = podToken(config, IRSA_AUDIENCE);
+    const { token, id: tokenId } = await this.tokens.podToken(config, IRSA_AUDIENCE);
     const roleArn = await this.cluster.serviceAccountRoleArn(namespace, serviceAccountName);
     if (!roleArn) throw missingRole(namespace, serviceAccountName);
     const description = `IRSA role ${roleArn} (service account ${namespace}/${serviceAccountName})`;
     return {
       parts: { kind: 'irsa', namespace, serviceAccount: serviceAccountName, role: roleArn },
       description,
+      tokenId,
       obtain: async (region, signal) => {
         try {
           const answer = await this.sts.webIdentity(region).send(

@@ -4,7 +4,7 @@ import type { AddressType, MountConfig } from '../config/types.js';
 import { withTimeout } from '../abortable.js';
 import { ProviderError } from '../errors.js';
 import type { IdentityPlan, IdentitySource } from './identity.js';
-import { podToken } from './token.js';
+import type { TokenVerifier } from './tokenVerifier.js';
 
 export const POD_IDENTITY_AUDIENCE = 'pods.eks.amazonaws.com';
 
@@ -43,18 +43,23 @@ export function endpointsFor(type: AddressType, options: PodIdentityOptions): En
  * an error, is the answer.
  */
 export class PodIdentityResolver implements IdentitySource {
-  constructor(private readonly options: PodIdentityOptions) {}
+  constructor(
+    private readonly options: PodIdentityOptions,
+    private readonly tokens: TokenVerifier,
+  ) {}
 
-  plan(config: MountConfig): Promise<IdentityPlan> {
+  async plan(config: MountConfig): Promise<IdentityPlan> {
     const { namespace, serviceAccountName } = config.pod;
-    const token = podToken(config, POD_IDENTITY_AUDIENCE, ' (usePodIdentity is "true")');
+    const verified = await this.tokens.podToken(config, POD_IDENTITY_AUDIENCE, ' (usePodIdentity is "true")');
     const description = `EKS Pod Identity (service account ${namespace}/${serviceAccountName})`;
     const endpoints = endpointsFor(config.preferredAddressType, this.options);
-    return Promise.resolve({
+    return {
       parts: { kind: 'podidentity', namespace, serviceAccount: serviceAccountName },
       description,
-      obtain: (_region, signal) => this.obtain(endpoints, token, description, config.preferredAddressType, signal),
-    });
+      tokenId: verified.id,
+      obtain: (_region, signal) =>
+        this.obtain(endpoints, verified.token, description, config.preferredAddressType, signal),
+    };
   }
 
   private async obtain(
@@ -117,6 +122,53 @@ export class PodIdentityResolver implements IdentitySource {
   }
 }
 
+/**
+ * The error codes of EKS Auth's AssumeRoleForPodIdentity, which the agent passes on. Only one of these is ever
+ * quoted from an error body: the rest of it may echo the request, the pod's token included.
+ */
+const AGENT_ERROR_CODES = [
+  'AccessDeniedException',
+  'ExpiredTokenException',
+  'InvalidTokenException',
+  'InvalidRequestException',
+  'InvalidParameterException',
+  'ResourceNotFoundException',
+  'ThrottlingException',
+  'InternalServerException',
+  'ServiceUnavailableException',
+] as const;
+
+/** The first known error code an agent's error body names, if any; nothing else of the body is kept. */
+export function agentErrorCode(body: string): (typeof AGENT_ERROR_CODES)[number] | undefined {
+  let first: { code: (typeof AGENT_ERROR_CODES)[number]; at: number } | undefined;
+  for (const code of AGENT_ERROR_CODES) {
+    const at = body.indexOf(code);
+    if (at >= 0 && (first === undefined || at < first.at)) first = { code, at };
+  }
+  return first?.code;
+}
+
+/** An error body is read only this far: enough for its code, and a huge one costs nothing. */
+const MAX_ERROR_BODY = 4096;
+
+async function boundedText(answer: Response): Promise<string> {
+  const reader = answer.body?.getReader();
+  if (reader === undefined) return '';
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  try {
+    while (length < MAX_ERROR_BODY) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      length += value.length;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return Buffer.concat(chunks).subarray(0, MAX_ERROR_BODY).toString('utf8');
+}
+
 const NETWORK_REASONS: Record<string, string> = {
   ECONNREFUSED: 'connection refused',
   ECONNRESET: 'connection reset',
@@ -130,14 +182,13 @@ const NETWORK_REASONS: Record<string, string> = {
 
 async function credentialsFrom(answer: Response, url: string, description: string): Promise<AwsCredentialIdentity> {
   if (!answer.ok) {
-    // The agent's error bodies are short explanations (no credentials); they help the user fix the association.
-    const body = (await answer.text()).slice(0, 500).trim();
+    const code = agentErrorCode(await boundedText(answer));
     const unavailable = answer.status >= 500 || answer.status === 429;
     throw new ProviderError(
       unavailable ? status.UNAVAILABLE : status.PERMISSION_DENIED,
       unavailable ? 'CredentialsUnavailable' : 'CredentialsRefused',
-      `the EKS Pod Identity agent at ${url} ${unavailable ? 'failed for' : 'refused'} ${description} (HTTP ${answer.status})` +
-        `${body ? `: ${body}` : ''}. ` +
+      `the EKS Pod Identity agent at ${url} ${unavailable ? 'failed for' : 'refused'} ${description} (HTTP ${answer.status}` +
+        `${code === undefined ? '' : `, ${code}`}). ` +
         (unavailable
           ? 'The agent or EKS Auth is failing; the next Mount retries'
           : 'Check that a Pod Identity association exists for this service account'),

@@ -2,7 +2,7 @@ import type { Credentials } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { status } from '@grpc/grpc-js';
 import { ProviderError } from '../errors.js';
-import { isAborted, isRegionalFault } from '../aws/errors.js';
+import { isAborted, isRegionalFault, readableAwsError } from '../aws/errors.js';
 
 interface StsContext {
   action: string;
@@ -12,10 +12,12 @@ interface StsContext {
   fix: string;
 }
 
-/** STS refusing is the user's to fix (trust policy, token); STS unreachable is ours to report as unavailable. */
+/**
+ * STS refusing is the user's to fix (trust policy, token); STS unreachable is ours to report as unavailable; an SDK
+ * failing before it sent anything is neither, and says so.
+ */
 export function stsError(err: unknown, context: StsContext): ProviderError {
-  const name = err instanceof Error ? err.name : 'UnknownError';
-  const reason = err instanceof Error ? err.message : String(err);
+  const { name, message: reason, reachedService } = readableAwsError(err);
   // An abandoned call (a deadline, or a shared call given up) is no refusal: nothing was wrong with the role.
   if (isAborted(err)) {
     return new ProviderError(
@@ -30,6 +32,16 @@ export function stsError(err: unknown, context: StsContext): ProviderError {
       status.UNAVAILABLE,
       'CredentialsUnavailable',
       `STS ${context.action} in ${context.region} failed for ${context.description}: ${name}: ${reason}`,
+      { cause: err },
+    );
+  }
+  if (!reachedService) {
+    return new ProviderError(
+      status.INTERNAL,
+      'CredentialsUnavailable',
+      `the AWS SDK failed before calling STS ${context.action} in ${context.region} for ${context.description}: ` +
+        `${name}: ${reason}; nothing reached STS: check the provider's environment (HOME, AWS_* variables, AWS ` +
+        `config files) and its logs`,
       { cause: err },
     );
   }

@@ -1,49 +1,117 @@
 import { status } from '@grpc/grpc-js';
 import type { MountConfig } from '../config/types.js';
 import { ProviderError } from '../errors.js';
+import { UnverifiedToken } from './jwt.js';
 
-/**
- * The pod's service account token for `audience`, checked against the pod the Mount names.
- *
- * Credentials are cached by namespace and service account (identityKey), so a token that belonged to another
- * service account than the request says would file its credentials under the wrong identity. The driver mints
- * the token for the pod's own service account, so a mismatch means a malformed request: refuse it. A token that
- * is not a readable JWT is left to STS or the agent to refuse.
- */
-export function podToken(config: MountConfig, audience: string, why = ''): string {
-  const { namespace, serviceAccountName, name: pod } = config.pod;
-  const token = config.tokens[audience]?.token;
-  if (!token) {
-    throw new ProviderError(
-      status.INVALID_ARGUMENT,
-      'MissingServiceAccountToken',
-      `no service account token for audience "${audience}" in the Mount request of pod ${namespace}/${pod}${why}: ` +
-        `add {audience: "${audience}"} to the CSIDriver's tokenRequests (Helm value ` +
-        `secrets-store-csi-driver.tokenRequests of the driver chart)`,
-    );
-  }
-  const subject = tokenSubject(token);
-  const expected = `system:serviceaccount:${namespace}:${serviceAccountName}`;
-  if (subject !== undefined && subject.startsWith('system:serviceaccount:') && subject !== expected) {
-    throw new ProviderError(
-      status.INVALID_ARGUMENT,
-      'InvalidMountRequest',
-      `the "${audience}" token of pod ${namespace}/${pod} is for ${subject}, not for its service account ` +
-        `${namespace}/${serviceAccountName}: the Mount request is inconsistent`,
-    );
-  }
-  return token;
+/** Clock skew allowed between the API server that minted a token and this node, as the API server allows. */
+export const LEEWAY_SECONDS = 60;
+
+/** What a Mount's token must say: minted for this audience, for the pod's service account, and, if bound, the pod. */
+export interface TokenExpectation {
+  audience: string;
+  namespace: string;
+  serviceAccount: string;
+  podName: string;
+  /** Empty when the request named no pod uid. */
+  podUid: string;
 }
 
-/** The `sub` claim of a JWT, read without verifying it (STS and the agent verify); undefined if unreadable. */
-export function tokenSubject(token: string): string | undefined {
-  const payload = token.split('.')[1];
-  if (payload === undefined) return undefined;
-  try {
-    const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-    const sub = (claims as { sub?: unknown } | null)?.sub;
-    return typeof sub === 'string' ? sub : undefined;
-  } catch {
-    return undefined;
+/** The claims of a signed token that the checks read. */
+export interface TokenClaims {
+  iss: string;
+  aud: string[];
+  sub: string;
+  /** Seconds since the epoch. */
+  exp: number;
+  nbf: number | undefined;
+  /** `kubernetes.io.pod`: present when the token is bound to a pod, as the driver's tokens are. */
+  pod: { name: string | undefined; uid: string | undefined } | undefined;
+}
+
+/** The claims the checks need, or UnverifiedToken: a service account token always has iss, aud, sub and exp. */
+export function readClaims(claims: Record<string, unknown>): TokenClaims {
+  const { iss, aud, sub, exp, nbf } = claims;
+  const audiences = typeof aud === 'string' ? [aud] : aud;
+  if (typeof iss !== 'string' || typeof sub !== 'string' || typeof exp !== 'number') {
+    throw new UnverifiedToken('it lacks the iss, sub or exp claim of a service account token');
   }
+  if (!Array.isArray(audiences) || !audiences.every((a): a is string => typeof a === 'string')) {
+    throw new UnverifiedToken('its aud claim is not a list of audiences');
+  }
+  const pod = (claims['kubernetes.io'] as { pod?: { name?: unknown; uid?: unknown } } | undefined)?.pod;
+  return {
+    iss,
+    aud: audiences,
+    sub,
+    exp,
+    nbf: typeof nbf === 'number' ? nbf : undefined,
+    pod:
+      pod === undefined || pod === null
+        ? undefined
+        : { name: stringOrUndefined(pod.name), uid: stringOrUndefined(pod.uid) },
+  };
+}
+
+/**
+ * Which check a signed token fails for this Mount, as a phrase for the message; undefined when it passes. The
+ * issuer and signature are checked before (tokenVerifier.ts): the claims quoted here were written by the API server.
+ */
+export function claimsProblem(claims: TokenClaims, expected: TokenExpectation, nowSeconds: number): string | undefined {
+  if (!claims.aud.includes(expected.audience)) {
+    return `its audience is ${JSON.stringify(claims.aud)}, not "${expected.audience}"`;
+  }
+  const subject = `system:serviceaccount:${expected.namespace}:${expected.serviceAccount}`;
+  if (claims.sub !== subject) return `it is for ${claims.sub}, not for the pod's service account ${subject}`;
+  if (claims.exp + LEEWAY_SECONDS <= nowSeconds) return `it expired at ${isoSeconds(claims.exp)}`;
+  if (claims.nbf !== undefined && claims.nbf - LEEWAY_SECONDS > nowSeconds) {
+    return `it is not valid before ${isoSeconds(claims.nbf)}`;
+  }
+  const pod = claims.pod;
+  if (pod === undefined) return undefined;
+  const otherName = pod.name !== undefined && pod.name !== expected.podName;
+  const otherUid = pod.uid !== undefined && expected.podUid !== '' && pod.uid !== expected.podUid;
+  if (otherName || otherUid) {
+    return `it is bound to pod ${expected.namespace}/${pod.name ?? '?'} (uid ${pod.uid ?? '?'}), not to the Mount's pod ${expected.namespace}/${expected.podName} (uid ${expected.podUid || '?'})`;
+  }
+  return undefined;
+}
+
+/** What a Mount expects of its token for `audience`. */
+export function expectationOf(config: MountConfig, audience: string): TokenExpectation {
+  const { namespace, serviceAccountName, name, uid } = config.pod;
+  return { audience, namespace, serviceAccount: serviceAccountName, podName: name, podUid: uid };
+}
+
+/** The request's token for `audience`, or MissingServiceAccountToken saying how to make the driver send it. */
+export function requestToken(config: MountConfig, audience: string, why = ''): string {
+  const token = config.tokens[audience]?.token;
+  if (token) return token;
+  const { namespace, name: pod } = config.pod;
+  throw new ProviderError(
+    status.INVALID_ARGUMENT,
+    'MissingServiceAccountToken',
+    `no service account token for audience "${audience}" in the Mount request of pod ${namespace}/${pod}${why}: ` +
+      `add {audience: "${audience}"} to the CSIDriver's tokenRequests (Helm value ` +
+      `secrets-store-csi-driver.tokenRequests of the driver chart)`,
+  );
+}
+
+/** A token refused: names the pod, the audience and the check, never the token. */
+export function tokenRefused(expected: TokenExpectation, problem: string): ProviderError {
+  return new ProviderError(
+    status.UNAUTHENTICATED,
+    'InvalidServiceAccountToken',
+    `the "${expected.audience}" service account token of pod ${expected.namespace}/${expected.podName} was refused: ` +
+      `${problem}. Each Mount must carry the pod's own current token, which the driver mints (CSIDriver ` +
+      `tokenRequests); nothing was fetched`,
+  );
+}
+
+function stringOrUndefined(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function isoSeconds(seconds: number): string {
+  const date = new Date(seconds * 1000);
+  return Number.isNaN(date.getTime()) ? String(seconds) : date.toISOString().replace(/\.000Z$/, 'Z');
 }

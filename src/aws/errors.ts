@@ -300,3 +300,21 @@ export function toProviderError(err: unknown, context: ErrorContext): ProviderEr
   const cause = e.sanitized ? Object.assign(new Error(e.message), { name }) : err;
   return new ProviderError(grpcStatus, code, message, { cause });
 }
+
+/** The SDK's advice, on a line of its own, to read a field (`$response`) that no one reading a pod event can see. */
+const RESPONSE_ADVICE = /^.*\$response.*$/gm;
+
+/**
+ * An SDK error as a message may quote it: its name and one bounded line of its message (sanitized when the body
+ * was unreadable, without the SDK's `$response` advice), and whether the call reached the service at all (an HTTP
+ * status or a fault was recorded) rather than failing inside the SDK or on the way.
+ */
+export function readableAwsError(err: unknown): { name: string; message: string; reachedService: boolean } {
+  const e = fieldsOf(err) ?? { name: '', message: String(err) };
+  const text = e.message.replace(RESPONSE_ADVICE, ' ').replace(/\s+/g, ' ').trim();
+  return {
+    name: e.name || 'Error',
+    message: text.length > MAX_AWS_MESSAGE ? `${text.slice(0, MAX_AWS_MESSAGE)}…` : text,
+    reachedService: e.$metadata?.httpStatusCode !== undefined || e.$fault !== undefined,
+  };
+}

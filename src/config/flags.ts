@@ -18,6 +18,7 @@ export interface ProviderFlags {
   serviceAccountCacheTtlMs: number;
   serviceAccountCacheSize: number;
   credentialCacheSize: number;
+  credentialCacheNamespaceSize: number;
   credentialRefreshMarginMs: number;
   metricsAddr: { host: string; port: number };
   awsRetryMode: 'standard' | 'adaptive';
@@ -53,6 +54,7 @@ export const FLAGS = {
   'serviceaccount-cache-ttl': { type: 'string', default: '30s', help: 'how long a ServiceAccount\'s role annotation is cached' },
   'serviceaccount-cache-size': { type: 'string', default: '10000', help: 'ServiceAccounts (and nodes) whose lookup is cached at most; the least recently used is dropped' },
   'credential-cache-size': { type: 'string', default: '1000', help: 'identities (namespace, service account, auth kind, role, chained role) whose AWS credentials are cached at most' },
+  'credential-cache-namespace-size': { type: 'string', default: '100', help: 'identities of one namespace whose AWS credentials are cached at most; past it that namespace\'s least recently used is dropped, not another namespace\'s' },
   'credential-refresh-margin': { type: 'string', default: '5m', help: 'cached AWS credentials are used until this long before they expire, then obtained afresh' },
   'aws-retry-mode': { type: 'string', default: 'standard', help: 'AWS SDK retry strategy: standard (jittered exponential backoff) or adaptive (adds client-side rate limiting when throttled)' },
   'aws-max-attempts': { type: 'string', default: '3', help: 'attempts per AWS call, the first included' },
@@ -153,6 +155,9 @@ export function parseFlags(args: string[]): ProviderFlags {
     serviceAccountCacheTtlMs: duration('serviceaccount-cache-ttl', values['serviceaccount-cache-ttl']),
     serviceAccountCacheSize: Math.floor(positiveNumber('serviceaccount-cache-size', values['serviceaccount-cache-size'])),
     credentialCacheSize: Math.floor(positiveNumber('credential-cache-size', values['credential-cache-size'])),
+    credentialCacheNamespaceSize: Math.floor(
+      positiveNumber('credential-cache-namespace-size', values['credential-cache-namespace-size']),
+    ),
     credentialRefreshMarginMs: duration('credential-refresh-margin', values['credential-refresh-margin']),
     metricsAddr: listenAddress('metrics-addr', values['metrics-addr']),
     awsRetryMode: retryMode(values['aws-retry-mode']),

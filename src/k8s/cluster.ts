@@ -156,7 +156,7 @@ function splitKey(key: string): [string, string] {
 }
 
 /** client-node's ApiException carries the HTTP status as a numeric `code`; network errors carry string codes. */
-function httpStatusOf(err: unknown): number | undefined {
+export function httpStatusOf(err: unknown): number | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'number' ? code : undefined;
 }

@@ -22,6 +22,10 @@ export interface CoreApi {
   readNode(args: { name: string }): Promise<V1Node>;
   /** The apiserver's /version, which every client may read (system:public-info-viewer). */
   getCode(): Promise<VersionInfo>;
+  /** The service account issuer's OIDC discovery document, `/.well-known/openid-configuration`. */
+  readOpenIdConfiguration(): Promise<unknown>;
+  /** The service account issuer's public keys, `/openid/v1/jwks` (a JWK set). */
+  readOpenIdKeys(): Promise<unknown>;
 }
 
 /**
@@ -32,7 +36,7 @@ export interface CoreApi {
  * client-node's KubeConfig authenticates each request and its HTTP library sends it, as CoreV1Api would; CoreV1Api
  * itself is not used. Its request factory, its observable wrappers and the serializer of every Kubernetes model
  * (~1.3 MB of the 1.8 MB client) are code for hundreds of operations, run at load and kept in memory for the process's
- * life, to make three GETs. The provider reads three fields of their answers, which JSON has as the models do.
+ * life, to make a few GETs. The provider reads a few fields of their answers, which JSON has as the models do.
  */
 export function connectCoreApi(kubeconfigPath?: string): CoreApi {
   const config = new KubeConfig();
@@ -44,9 +48,9 @@ export function connectCoreApi(kubeconfigPath?: string): CoreApi {
   const http = new IsomorphicFetchHttpLibrary();
   const keepAlive = keepAliveAgent();
 
-  async function get<T>(path: string): Promise<T> {
+  async function get<T>(path: string, accept = 'application/json'): Promise<T> {
     const request = server.makeRequestContext(path, HttpMethod.GET);
-    request.setHeaderParam('Accept', 'application/json');
+    request.setHeaderParam('Accept', accept);
     await config.applySecurityAuthentication(request);
     keepAlive(request);
     const response = await http.send(request).toPromise();
@@ -63,6 +67,8 @@ export function connectCoreApi(kubeconfigPath?: string): CoreApi {
     readNamespacedPod: ({ namespace, name }) => get(`/api/v1/namespaces/${segment(namespace)}/pods/${segment(name)}`),
     readNode: ({ name }) => get(`/api/v1/nodes/${segment(name)}`),
     getCode: () => get('/version'),
+    readOpenIdConfiguration: () => get('/.well-known/openid-configuration'),
+    readOpenIdKeys: () => get('/openid/v1/jwks', 'application/jwk-set+json, application/json'),
   };
 }
 

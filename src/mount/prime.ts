@@ -5,6 +5,7 @@
  * storm of a new node (README, Performance). Everything it builds is its own and dropped after, so no cache, client,
  * metric or log line of the provider sees it.
  */
+import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { AwsClientPool } from '../aws/clients.js';
 import { inProcessAnswers } from '../aws/inProcessAnswers.js';
 import { BatchSupportStore } from '../aws/secretsManager.js';
@@ -14,8 +15,10 @@ import { CredentialCache } from '../auth/credentialCache.js';
 import { IRSA_AUDIENCE, IrsaResolver } from '../auth/irsa.js';
 import { CachingIdentityResolver } from '../auth/resolver.js';
 import { StsClients } from '../auth/stsClients.js';
+import { TokenVerifier } from '../auth/tokenVerifier.js';
 import { KubeClusterReader, ROLE_ARN_ANNOTATION } from '../k8s/cluster.js';
 import type { CoreApi } from '../k8s/coreApi.js';
+import { ServiceAccountIssuer } from '../k8s/serviceAccountIssuer.js';
 import { loadProviderService, type MountRequestMessage } from '../server/proto.js';
 import { mount, type MountDependencies } from './mount.js';
 
@@ -28,6 +31,7 @@ export interface PrimeSettings {
 const NAMESPACE = 'provider-priming';
 const SERVICE_ACCOUNT = 'priming';
 const REGION = 'us-east-1';
+const ISSUER = 'https://provider-priming.invalid';
 
 /**
  * The objects a made-up SecretProviderClass lists: one of each call the fetch makes. No jmesPath: it runs in a worker
@@ -51,10 +55,14 @@ export async function primeMountPath(settings: PrimeSettings): Promise<number> {
   const requestHandler = inProcessAnswers();
   const sts = new StsClients({ ...settings, requestHandler });
   const pool = new AwsClientPool({ ...settings, requestHandler });
-  const cluster = new KubeClusterReader(() => Promise.resolve(primingCoreApi), { serviceAccountTtlMs: 1000, maxEntries: 1 });
+  // A signing key of its own, as a cluster's issuer has: the token is verified as every pod's is.
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const coreApi = primingCoreApi(publicKey);
+  const cluster = new KubeClusterReader(() => Promise.resolve(coreApi), { serviceAccountTtlMs: 1000, maxEntries: 1 });
+  const tokens = new TokenVerifier(new ServiceAccountIssuer(() => Promise.resolve(coreApi)), { maxEntries: 1 });
   const irsa = new CachingIdentityResolver(
-    new IrsaResolver(cluster, sts),
-    new CredentialCache({ maxEntries: 1, refreshMarginMs: 0, obtainTimeoutMs: 10_000 }),
+    new IrsaResolver(cluster, sts, tokens),
+    new CredentialCache({ maxEntries: 1, maxEntriesPerNamespace: 1, refreshMarginMs: 0, obtainTimeoutMs: 10_000 }),
     new RoleChainer(sts),
   );
   const deps: MountDependencies = {
@@ -73,7 +81,7 @@ export async function primeMountPath(settings: PrimeSettings): Promise<number> {
     maxObjects: Number.MAX_SAFE_INTEGER,
   };
   try {
-    const { response } = await mount(primingRequest(), deps, new AbortController().signal);
+    const { response } = await mount(primingRequest(privateKey), deps, new AbortController().signal);
     // As the server would answer it: the protobuf encoding is part of every Mount too.
     loadProviderService().Mount!.responseSerialize(response);
     return response.files.length;
@@ -83,7 +91,7 @@ export async function primeMountPath(settings: PrimeSettings): Promise<number> {
   }
 }
 
-const primingCoreApi: CoreApi = {
+const primingCoreApi = (publicKey: KeyObject): CoreApi => ({
   readNamespacedServiceAccount: ({ namespace, name }) =>
     Promise.resolve({
       metadata: { namespace, name, annotations: { [ROLE_ARN_ANNOTATION]: 'arn:aws:iam::111122223333:role/priming' } },
@@ -91,13 +99,20 @@ const primingCoreApi: CoreApi = {
   readNamespacedPod: ({ namespace, name }) => Promise.resolve({ metadata: { namespace, name }, spec: { containers: [] } }),
   readNode: ({ name }) => Promise.resolve({ metadata: { name } }),
   getCode: () => Promise.reject(new Error('priming reads no version')),
-};
+  readOpenIdConfiguration: () => Promise.resolve({ issuer: ISSUER }),
+  readOpenIdKeys: () => Promise.resolve({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'priming', use: 'sig' }] }),
+});
 
 /** The Mount request the driver would send for a pod of the made-up SecretProviderClass. */
-function primingRequest(): MountRequestMessage {
-  const claims = { sub: `system:serviceaccount:${NAMESPACE}:${SERVICE_ACCOUNT}`, aud: [IRSA_AUDIENCE] };
-  const token = ['{"alg":"none"}', JSON.stringify(claims), ''].map((part) => Buffer.from(part).toString('base64url')).join('.');
-  const expirationTimestamp = new Date(Date.now() + 3_600_000).toISOString();
+function primingRequest(signingKey: KeyObject): MountRequestMessage {
+  const exp = Math.floor(Date.now() / 1000) + 3600;
+  const claims = { iss: ISSUER, aud: [IRSA_AUDIENCE], sub: `system:serviceaccount:${NAMESPACE}:${SERVICE_ACCOUNT}`, exp };
+  const signingInput = [{ alg: 'ES256', kid: 'priming' }, claims]
+    .map((part) => Buffer.from(JSON.stringify(part)).toString('base64url'))
+    .join('.');
+  const signature = sign('sha256', Buffer.from(signingInput), { key: signingKey, dsaEncoding: 'ieee-p1363' });
+  const token = `${signingInput}.${signature.toString('base64url')}`;
+  const expirationTimestamp = new Date(exp * 1000).toISOString();
   return {
     attributes: JSON.stringify({
       secretProviderClass: 'priming',

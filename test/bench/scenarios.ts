@@ -336,7 +336,8 @@ async function footprint(runner: Runner, pid: number): Promise<FootprintResult> 
   for (let round = 0; round < s3Rounds; round++) {
     const accounts = Array.from({ length: s3Accounts }, (_, j) => `s3-r${round}-sa${j}`);
     await Promise.all(accounts.map((sa) => runner.world.serviceAccount(runner.namespace, sa)));
-    // One token per ServiceAccount, shared by its pods: the provider keys nothing by the token itself.
+    // One token per ServiceAccount, shared by its pods: a token of each pod would add one signature check and one
+    // small remembered hash per pod (src/auth/tokenVerifier.ts), and mint 10 times as many tokens here.
     const tokens = await mintMany(runner.world, runner.namespace, accounts);
     const pods = accounts.flatMap((sa, j) =>
       Array.from({ length: s3PodsPerAccount }, (_, k): Pod => ({

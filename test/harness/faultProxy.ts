@@ -14,10 +14,22 @@ export type Fault =
   /** Closes the connection without an answer. */
   | { kind: 'drop' }
   /** Forwards, then cuts the connection halfway through moto's response body. */
-  | { kind: 'truncate' };
+  | { kind: 'truncate' }
+  /**
+   * STS refusing a web identity token (HTTP 400 InvalidIdentityToken, as STS answers a token it does not accept)
+   * after `afterMs`; moto accepts every token, so a test that needs one refused says which.
+   */
+  | { kind: 'refuseToken'; afterMs?: number };
 
 /** A fault for the calls that match every given field; `times` limits how often it fires (default: always). */
-export type FaultRule = Fault & { service?: string; action?: string; region?: string; times?: number };
+export type FaultRule = Fault & {
+  service?: string;
+  action?: string;
+  region?: string;
+  /** Only the STS calls made with this web identity token. */
+  webIdentityToken?: string;
+  times?: number;
+};
 
 export interface RecordedRequest extends AwsCall {
   /** SecretId, or the SecretIdList of BatchGetSecretValue (its Filters are in `body`). */
@@ -68,7 +80,8 @@ export async function startFaultProxy(targetUrl: string, options: FaultProxyOpti
       (r) =>
         (r.service === undefined || r.service === call.service) &&
         (r.action === undefined || r.action === call.action) &&
-        (r.region === undefined || r.region === call.region),
+        (r.region === undefined || r.region === call.region) &&
+        (r.webIdentityToken === undefined || r.webIdentityToken === call.body?.WebIdentityToken),
     );
     if (!rule) return undefined;
     if (--rule.remaining <= 0) rules = rules.filter((r) => r !== rule);
@@ -112,6 +125,14 @@ export async function startFaultProxy(targetUrl: string, options: FaultProxyOpti
         case 'drop':
           req.socket.destroy();
           return;
+        case 'refuseToken': {
+          const timer = setTimeout(() => {
+            record.status = 400;
+            sendError(res, call, fault);
+          }, fault.afterMs ?? 0);
+          res.once('close', () => clearTimeout(timer));
+          return;
+        }
         case 'delay': {
           const timer = setTimeout(() => forward(req, res, body, record), fault.ms);
           // A call whose client gave up (or whose proxy closed) must not reach moto later, in another test's time:
@@ -169,20 +190,26 @@ function toRecord(call: AwsCall, fault: Fault | undefined): RecordedRequest {
   };
 }
 
-function sendError(res: ServerResponse, call: AwsCall, fault: Extract<Fault, { kind: 'status' | 'throttle' }>) {
+function sendError(
+  res: ServerResponse,
+  call: AwsCall,
+  fault: Extract<Fault, { kind: 'status' | 'throttle' | 'refuseToken' }>,
+) {
   const status = fault.kind === 'status' ? fault.status : 400;
   const code =
-    fault.kind === 'throttle'
-      ? call.protocol === 'query'
-        ? 'Throttling'
-        : 'ThrottlingException'
-      : status === 503
-        ? 'ServiceUnavailable'
-        : 'InternalFailure';
+    fault.kind === 'refuseToken'
+      ? 'InvalidIdentityToken'
+      : fault.kind === 'throttle'
+        ? call.protocol === 'query'
+          ? 'Throttling'
+          : 'ThrottlingException'
+        : status === 503
+          ? 'ServiceUnavailable'
+          : 'InternalFailure';
   const message = `${code} injected by the test fault proxy`;
   const requestId = randomUUID();
   if (call.protocol === 'query') {
-    const type = fault.kind === 'throttle' ? 'Sender' : 'Receiver';
+    const type = fault.kind === 'status' ? 'Receiver' : 'Sender';
     res.writeHead(status, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId });
     res.end(
       `<ErrorResponse><Error><Type>${type}</Type><Code>${code}</Code><Message>${message}</Message></Error>` +

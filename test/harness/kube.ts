@@ -61,17 +61,22 @@ export interface MintedToken {
   expirationTimestamp: string;
 }
 
-/** A TokenRequest for the service account, as the CSI driver makes for each audience of its tokenRequests. */
+/**
+ * A TokenRequest for the service account, as the CSI driver makes for each audience of its tokenRequests; bound to
+ * `pod` (it must exist) as kubelet binds the tokens it mints for a pod's volumes.
+ */
 export async function mintToken(
   namespace: string,
   serviceAccount: string,
   audience: string,
   expirationSeconds = 3600,
+  pod?: { name: string; uid: string },
 ): Promise<MintedToken> {
+  const boundObjectRef = pod && { apiVersion: 'v1', kind: 'Pod', name: pod.name, uid: pod.uid };
   const out = await coreV1().createNamespacedServiceAccountToken({
     namespace,
     name: serviceAccount,
-    body: { spec: { audiences: [audience], expirationSeconds } },
+    body: { spec: { audiences: [audience], expirationSeconds, ...(boundObjectRef && { boundObjectRef }) } },
   });
   const expires = out.status?.expirationTimestamp;
   if (!out.status?.token || !expires) throw new Error(`TokenRequest for ${namespace}/${serviceAccount} returned no token`);
@@ -83,9 +88,10 @@ export async function serviceAccountTokens(
   namespace: string,
   serviceAccount: string,
   audiences: string[],
+  pod?: { name: string; uid: string },
 ): Promise<string> {
   const entries = await Promise.all(
-    audiences.map(async (audience) => [audience, await mintToken(namespace, serviceAccount, audience)] as const),
+    audiences.map(async (audience) => [audience, await mintToken(namespace, serviceAccount, audience, 3600, pod)] as const),
   );
   return JSON.stringify(Object.fromEntries(entries));
 }

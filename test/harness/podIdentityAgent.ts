@@ -23,7 +23,9 @@ export type AgentBehaviour =
   /** An error answer, as the agent gives when EKS Auth refuses the token or has no association. */
   | { kind: 'status'; status: number; body: string }
   /** Waits this long before answering with credentials. */
-  | { kind: 'delay'; ms: number };
+  | { kind: 'delay'; ms: number }
+  /** After `afterMs`, an error answer for the requests made with `token`; credentials for every other token. */
+  | { kind: 'refuseToken'; token: string; afterMs: number; status: number; body: string };
 
 export interface PodIdentityAgent {
   /** http://127.0.0.1:PORT/v1/credentials */
@@ -61,12 +63,19 @@ export function usePodIdentityAgent(): PodIdentityAgent {
       res.writeHead(now.status, { 'content-type': 'text/plain' }).end(now.body);
       return;
     }
-    if (now.kind === 'delay') {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => (pending.delete(timer), resolve()), now.ms);
+    const wait = (ms: number) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => (pending.delete(timer), resolve()), ms);
         pending.add(timer);
       });
+    if (now.kind === 'delay') {
+      await wait(now.ms);
       if (res.destroyed) return;
+    }
+    if (now.kind === 'refuseToken' && req.headers.authorization === now.token) {
+      await wait(now.afterMs);
+      res.writeHead(now.status, { 'content-type': 'text/plain' }).end(now.body);
+      return;
     }
     if (req.url !== '/v1/credentials' || !req.headers.authorization) {
       res.writeHead(400, { 'content-type': 'text/plain' }).end('missing Authorization token or wrong path');

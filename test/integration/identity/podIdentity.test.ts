@@ -72,36 +72,41 @@ describe('Pod Identity agent on 127.0.0.1 and [::1]', () => {
     expect(keys).toEqual([agent.requests[0]!.issuedAccessKeyId, agent.requests[0]!.issuedAccessKeyId]);
   });
 
-  it('agent refusing (403): PERMISSION_DENIED with its message, IPv6 not tried, nothing fetched', async () => {
+  it('agent refusing (403): PERMISSION_DENIED with its status and error code (never its body), IPv6 not tried, nothing fetched', async () => {
     await createSecret(REGION, 'pi-secret', 'v');
     const who = await env.pod('pi-refused', { roleArn: null });
-    agent.behave({ kind: 'status', status: 403, body: 'no Pod Identity association for this service account' });
+    agent.behave({
+      kind: 'status',
+      status: 403,
+      body: '{"__type":"AccessDeniedException","message":"no Pod Identity association for this service account"}',
+    });
 
     const failure = env.mount(who, { objects, parameters: podIdentity('auto') });
 
     await expect(failure).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
     await expect(failure).rejects.toThrow(/CredentialsRefused/);
-    await expect(failure).rejects.toThrow(/refused .*\(HTTP 403\): no Pod Identity association for this service account/);
+    await expect(failure).rejects.toThrow(/refused .*\(HTTP 403, AccessDeniedException\)\. Check that a Pod Identity association exists/);
+    await expect(failure).rejects.not.toThrow(/no Pod Identity association for this service account/);
     await expect(failure).rejects.toThrow(agent.ipv4Url);
     expect(agent.requests.map((r) => r.family)).toEqual(['IPv4']);
     expect(env.proxy.records.filter((r) => r.service === 'secretsmanager')).toHaveLength(0);
   });
 
-  it('agent failing (500): UNAVAILABLE with its message', async () => {
+  it('agent failing (500): UNAVAILABLE with its status, not its body', async () => {
     const who = await env.pod('pi-500', { roleArn: null });
     agent.behave({ kind: 'status', status: 500, body: 'EKS Auth unavailable' });
 
     const failure = env.mount(who, { objects, parameters: podIdentity('ipv4') });
 
     await expect(failure).rejects.toMatchObject({ code: status.UNAVAILABLE });
-    await expect(failure).rejects.toThrow(/failed for .*\(HTTP 500\): EKS Auth unavailable/);
+    await expect(failure).rejects.toThrow(/failed for .*\(HTTP 500\)\. The agent or EKS Auth is failing/);
   });
 
   it('a refusal is not cached: the next Mount asks the agent again', async () => {
     await createSecret(REGION, 'pi-secret', 'second-time');
     const who = await env.pod('pi-retry', { roleArn: null });
     agent.behave({ kind: 'status', status: 403, body: 'not yet' });
-    await expect(env.mount(who, { objects, parameters: podIdentity('ipv4') })).rejects.toThrow(/not yet/);
+    await expect(env.mount(who, { objects, parameters: podIdentity('ipv4') })).rejects.toThrow(/CredentialsRefused/);
 
     agent.behave({ kind: 'credentials' });
     const response = await env.mount(who, { objects, parameters: podIdentity('ipv4') });

@@ -106,6 +106,13 @@ describe('secrets stay secret: logs, error messages and metrics under every outc
       tokens: `{"sts.amazonaws.com": "${token}"}`,
     });
     await attempt('tokens attribute not JSON around a real token', who, { objects: everything, tokens: `${token}{` });
+    // The real token with its payload edited: its signature no longer matches, and the refusal quotes none of it.
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    const edited = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), exp: 4102444800 }));
+    await attempt('a real token with an edited payload', who, {
+      objects: everything,
+      tokens: JSON.stringify({ 'sts.amazonaws.com': { token: `${header}.${edited.toString('base64url')}.${signature}` } }),
+    });
     await attempt('bad SecretProviderClass', who, { objects: [{ objectName: 'app/plain', objectType: 'vault' }] });
     await enforceIam(async () => {
       await attempt('access denied', await pod('secrecy-denied', { roleArn: `arn:aws:iam::123456789012:role/${NO_PERMISSIONS}` }), {
@@ -121,7 +128,7 @@ describe('secrets stay secret: logs, error messages and metrics under every outc
     expect([...codes].sort()).toEqual(
       ['ok', 'ObjectNotFound', 'InvalidObjectValue', 'RegionUnavailable', 'DeadlineExceeded', 'CredentialsUnavailable',
         'MissingRoleAnnotation', 'MissingServiceAccountToken', 'InvalidMountRequest', 'InvalidSecretProviderClass',
-        'AccessDenied'].sort(),
+        'AccessDenied', 'InvalidServiceAccountToken'].sort(),
     );
 
     // Everything a secret must never reach.

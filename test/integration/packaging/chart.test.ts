@@ -155,10 +155,11 @@ describe('helm template with default values', () => {
     expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(parseFlags(container(objects).args).shutdownGraceMs);
   });
 
-  it('grants get on serviceaccounts, pods and nodes, and nothing else', () => {
+  it("grants get on serviceaccounts, pods, nodes and the issuer's discovery documents, and nothing else", () => {
     expect(one(objects, 'ClusterRole').rules).toEqual([
       { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['get'] },
       { apiGroups: [''], resources: ['pods', 'nodes'], verbs: ['get'] },
+      { nonResourceURLs: ['/.well-known/openid-configuration', '/openid/v1/jwks'], verbs: ['get'] },
     ]);
   });
 });
@@ -218,8 +219,11 @@ describe('helm template with custom values', () => {
     });
   });
 
-  it('with awsRegion, grants get on serviceaccounts only', () => {
-    expect(one(objects, 'ClusterRole').rules).toEqual([{ apiGroups: [''], resources: ['serviceaccounts'], verbs: ['get'] }]);
+  it("with awsRegion, grants get on serviceaccounts and the issuer's discovery documents only", () => {
+    expect(one(objects, 'ClusterRole').rules).toEqual([
+      { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['get'] },
+      { nonResourceURLs: ['/.well-known/openid-configuration', '/openid/v1/jwks'], verbs: ['get'] },
+    ]);
     expect(one(objects, 'ClusterRoleBinding').subjects).toEqual([
       { kind: 'ServiceAccount', name: 'custom-provider', namespace: 'secrets' },
     ]);

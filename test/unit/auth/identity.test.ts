@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { identityKey, type IdentityParts } from '../../../src/auth/identity.js';
-import { endpointsFor } from '../../../src/auth/podIdentity.js';
-import { podToken, tokenSubject } from '../../../src/auth/token.js';
-import type { MountConfig } from '../../../src/config/types.js';
+import { agentErrorCode, endpointsFor } from '../../../src/auth/podIdentity.js';
 
 const base: IdentityParts = { kind: 'irsa', namespace: 'ns', serviceAccount: 'sa', role: 'arn:aws:iam::1:role/r' };
 
@@ -25,44 +23,22 @@ describe('identityKey', () => {
   });
 });
 
-function jwt(claims: object): string {
-  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  return `${part({ alg: 'RS256' })}.${part(claims)}.sig`;
-}
-
-function configWith(token: string | undefined): MountConfig {
-  return {
-    pod: { name: 'p', namespace: 'ns', uid: 'u', serviceAccountName: 'sa' },
-    tokens: token === undefined ? {} : { 'sts.amazonaws.com': { token } },
-  } as unknown as MountConfig;
-}
-
-describe('podToken', () => {
-  it("returns the token of the pod's own service account", () => {
-    const token = jwt({ sub: 'system:serviceaccount:ns:sa' });
-    expect(podToken(configWith(token), 'sts.amazonaws.com')).toBe(token);
-    expect(tokenSubject(token)).toBe('system:serviceaccount:ns:sa');
-  });
-
-  it('refuses a token minted for another service account', () => {
-    const token = jwt({ sub: 'system:serviceaccount:ns:admin' });
-    expect(() => podToken(configWith(token), 'sts.amazonaws.com')).toThrow(/is for system:serviceaccount:ns:admin/);
-  });
-
-  it('says how to get the token when it is missing', () => {
-    expect(() => podToken(configWith(undefined), 'sts.amazonaws.com')).toThrow(/tokenRequests/);
-  });
-
-  it('leaves a token it cannot read to STS', () => {
-    expect(podToken(configWith('opaque'), 'sts.amazonaws.com')).toBe('opaque');
-  });
-});
-
 describe('endpointsFor', () => {
   const options = { ipv4Endpoint: 'http://v4', ipv6Endpoint: 'http://v6', timeoutMs: undefined };
   it('tries IPv4 then IPv6 for auto, one address otherwise', () => {
     expect(endpointsFor('auto', options).map((e) => e.family)).toEqual(['IPv4', 'IPv6']);
     expect(endpointsFor('ipv4', options).map((e) => e.url)).toEqual(['http://v4']);
     expect(endpointsFor('ipv6', options).map((e) => e.url)).toEqual(['http://v6']);
+  });
+});
+
+describe('agentErrorCode', () => {
+  it('keeps only a known EKS Auth error code of an agent error body, never the rest', () => {
+    const echoed = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln';
+    expect(agentErrorCode(`{"message":"AccessDeniedException: token ${echoed} has no association"}`)).toBe(
+      'AccessDeniedException',
+    );
+    expect(agentErrorCode(`ExpiredTokenException then InvalidTokenException`)).toBe('ExpiredTokenException');
+    expect(agentErrorCode(`bad token ${echoed}`)).toBeUndefined();
   });
 });

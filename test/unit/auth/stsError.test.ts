@@ -36,4 +36,32 @@ describe('stsError', () => {
     expect(error.code).toBe('CredentialsRefused');
     expect(error.message).toContain('check the trust policy');
   });
+
+  it("strips the SDK's $response advice and newlines from STS's message", () => {
+    const garbled = Object.assign(
+      new Error(
+        'Char 0x3c not allowed\nat line 1\n  Deserialization error: to see the raw response, inspect the hidden field {error}.$response on this object.',
+      ),
+      { name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 } },
+    );
+
+    const error = stsError(garbled, context);
+
+    expect(error.message).not.toContain('$response');
+    expect(error.message).not.toContain('Deserialization error');
+    expect(error.message).not.toContain('\n');
+    expect(error.message).toContain('Char 0x3c not allowed at line 1');
+  });
+
+  it('an SDK failure that never reached STS is no refusal: INTERNAL CredentialsUnavailable, not the trust policy', () => {
+    const local = new Error('Failed to load config: HOME is not set');
+
+    const error = stsError(local, context);
+
+    expect(error.grpcStatus).toBe(status.INTERNAL);
+    expect(error.code).toBe('CredentialsUnavailable');
+    expect(error.message).toContain('the AWS SDK failed before calling STS AssumeRoleWithWebIdentity');
+    expect(error.message).toContain('HOME is not set');
+    expect(error.message).not.toContain('trust policy');
+  });
 });
