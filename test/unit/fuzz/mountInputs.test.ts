@@ -26,7 +26,9 @@ describe('bad input at scale: the Mount pipeline before the network', () => {
     const requests = hostileObjectsArb.map(({ objects }) => requestWithObjects(objects));
     await fc.assert(mountInputProperty((verdict) => verdicts.push(verdict), requests), { numRuns: 40 });
     expect(verdicts).toHaveLength(40);
-    expect(verdicts.filter((v) => v.kind === 'rejected' && v.code !== 'InvalidSecretProviderClass')).toEqual([]);
+    // The property extracts the doubling jmesPath shapes from made-up values, which may not be JSON: InvalidObjectValue.
+    const allowed = new Set(['InvalidSecretProviderClass', 'InvalidObjectValue']);
+    expect(verdicts.filter((v) => v.kind === 'rejected' && !allowed.has(v.code))).toEqual([]);
   });
 
   it('starts from every SecretProviderClass fixture', () => {
