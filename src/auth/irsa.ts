@@ -1,5 +1,4 @@
 import { AssumeRoleWithWebIdentityCommand } from '@aws-sdk/client-sts';
-import { status } from '@grpc/grpc-js';
 import type { MountConfig } from '../config/types.js';
 import { ProviderError } from '../errors.js';
 import type { ClusterReader } from '../k8s/cluster.js';
@@ -63,7 +62,6 @@ export class IrsaResolver implements IdentitySource {
 
 function missingRole(namespace: string, serviceAccount: string): ProviderError {
   return new ProviderError(
-    status.FAILED_PRECONDITION,
     'MissingRoleAnnotation',
     `service account ${namespace}/${serviceAccount} has no "${ROLE_ARN_ANNOTATION}" annotation: annotate it ` +
       `with the IAM role the pod should use, or set usePodIdentity: "true" in the SecretProviderClass to use ` +

@@ -1,5 +1,4 @@
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
-import { status } from '@grpc/grpc-js';
 import type { AddressType, MountConfig } from '../config/types.js';
 import { withTimeout } from '../abortable.js';
 import { ProviderError } from '../errors.js';
@@ -88,7 +87,6 @@ export class PodIdentityResolver implements IdentitySource {
           if (err instanceof ProviderError || signal.aborted) throw err;
           // The agent accepted the connection but the answer did not arrive in time (or was cut short).
           throw new ProviderError(
-            status.UNAVAILABLE,
             'CredentialsUnavailable',
             `the EKS Pod Identity agent at ${url} (${family}) did not finish its answer for ${description}: ` +
               `${attempt.signal.aborted ? this.timedOut() : this.whyUnreachable(err)}`,
@@ -100,7 +98,6 @@ export class PodIdentityResolver implements IdentitySource {
       }
     }
     throw new ProviderError(
-      status.UNAVAILABLE,
       'CredentialsUnavailable',
       `cannot reach the EKS Pod Identity agent for ${description}: tried ${unreachable.join('; ')}. Check that ` +
         `the eks-pod-identity-agent add-on runs on the node` +
@@ -185,7 +182,6 @@ async function credentialsFrom(answer: Response, url: string, description: strin
     const code = agentErrorCode(await boundedText(answer));
     const unavailable = answer.status >= 500 || answer.status === 429;
     throw new ProviderError(
-      unavailable ? status.UNAVAILABLE : status.PERMISSION_DENIED,
       unavailable ? 'CredentialsUnavailable' : 'CredentialsRefused',
       `the EKS Pod Identity agent at ${url} ${unavailable ? 'failed for' : 'refused'} ${description} (HTTP ${answer.status}` +
         `${code === undefined ? '' : `, ${code}`}). ` +
@@ -204,7 +200,6 @@ async function credentialsFrom(answer: Response, url: string, description: strin
   }
   if (!parsed.AccessKeyId || !parsed.SecretAccessKey) {
     throw new ProviderError(
-      status.UNAVAILABLE,
       'CredentialsUnavailable',
       `the EKS Pod Identity agent at ${url} answered without credentials for ${description}`,
     );

@@ -1,6 +1,5 @@
 import type { Credentials } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
-import { status } from '@grpc/grpc-js';
 import { ProviderError } from '../errors.js';
 import { isAborted, isRegionalFault, readableAwsError } from '../aws/errors.js';
 
@@ -21,7 +20,6 @@ export function stsError(err: unknown, context: StsContext): ProviderError {
   // An abandoned call (a deadline, or a shared call given up) is no refusal: nothing was wrong with the role.
   if (isAborted(err)) {
     return new ProviderError(
-      status.UNAVAILABLE,
       'CredentialsUnavailable',
       `STS ${context.action} in ${context.region} did not answer in time for ${context.description}`,
       { cause: err },
@@ -29,7 +27,6 @@ export function stsError(err: unknown, context: StsContext): ProviderError {
   }
   if (isRegionalFault(err)) {
     return new ProviderError(
-      status.UNAVAILABLE,
       'CredentialsUnavailable',
       `STS ${context.action} in ${context.region} failed for ${context.description}: ${name}: ${reason}`,
       { cause: err },
@@ -37,8 +34,7 @@ export function stsError(err: unknown, context: StsContext): ProviderError {
   }
   if (!reachedService) {
     return new ProviderError(
-      status.INTERNAL,
-      'CredentialsUnavailable',
+      'Internal',
       `the AWS SDK failed before calling STS ${context.action} in ${context.region} for ${context.description}: ` +
         `${name}: ${reason}; nothing reached STS: check the provider's environment (HOME, AWS_* variables, AWS ` +
         `config files) and its logs`,
@@ -46,7 +42,6 @@ export function stsError(err: unknown, context: StsContext): ProviderError {
     );
   }
   return new ProviderError(
-    status.PERMISSION_DENIED,
     'CredentialsRefused',
     `STS ${context.action} in ${context.region} refused ${context.description}: ${name}: ${reason}; ${context.fix}`,
     { cause: err },
@@ -60,7 +55,7 @@ export function stsCredentials(
   description: string,
 ): AwsCredentialIdentity {
   if (!credentials?.AccessKeyId || !credentials.SecretAccessKey) {
-    throw new ProviderError(status.UNAVAILABLE, 'CredentialsUnavailable', `STS (${region}) returned no credentials for ${description}`);
+    throw new ProviderError('CredentialsUnavailable', `STS (${region}) returned no credentials for ${description}`);
   }
   return {
     accessKeyId: credentials.AccessKeyId,

@@ -1,4 +1,3 @@
-import { status } from '@grpc/grpc-js';
 import type { MountConfig } from '../config/types.js';
 import { ProviderError } from '../errors.js';
 import { UnverifiedToken } from './jwt.js';
@@ -88,7 +87,6 @@ export function requestToken(config: MountConfig, audience: string, why = ''): s
   if (token) return token;
   const { namespace, name: pod } = config.pod;
   throw new ProviderError(
-    status.INVALID_ARGUMENT,
     'MissingServiceAccountToken',
     `no service account token for audience "${audience}" in the Mount request of pod ${namespace}/${pod}${why}: ` +
       `add {audience: "${audience}"} to the CSIDriver's tokenRequests (Helm value ` +
@@ -99,7 +97,6 @@ export function requestToken(config: MountConfig, audience: string, why = ''): s
 /** A token refused: names the pod, the audience and the check, never the token. */
 export function tokenRefused(expected: TokenExpectation, problem: string): ProviderError {
   return new ProviderError(
-    status.UNAUTHENTICATED,
     'InvalidServiceAccountToken',
     `the "${expected.audience}" service account token of pod ${expected.namespace}/${expected.podName} was refused: ` +
       `${problem}. Each Mount must carry the pod's own current token, which the driver mints (CSIDriver ` +

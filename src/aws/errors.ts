@@ -3,7 +3,6 @@
  * unhealthy (then fail over, spec §4), and what should the person reading the pod event do about it (spec §7).
  */
 
-import { status } from '@grpc/grpc-js';
 import { ProviderError, type ErrorCode } from '../errors.js';
 import type { AwsAction } from './types.js';
 
@@ -84,8 +83,8 @@ const CREDENTIALS_REFUSED = new Set([
   'MissingAuthenticationToken',
 ]);
 
-/** Errors about the request itself (bad name format, secret scheduled for deletion, …): the user must fix it. */
-const INVALID_ARGUMENT = new Set([
+/** Errors about the request itself (a malformed name or version): the user must fix it. */
+const MALFORMED_REQUEST = new Set([
   'InvalidParameterException',
   'ValidationException',
   'InvalidKeyId',
@@ -218,7 +217,6 @@ function awsMessage(e: ErrorFields): string {
 }
 
 interface Classification {
-  grpcStatus: status;
   code: ErrorCode;
   fix: string;
 }
@@ -227,7 +225,6 @@ function classify(e: ErrorFields, err: unknown, context: ErrorContext): Classifi
   const subjects = context.objects.length === 1 ? 'it' : 'them';
   if (isAborted(err)) {
     return {
-      grpcStatus: status.DEADLINE_EXCEEDED,
       code: 'DeadlineExceeded',
       fix: 'the Mount ran out of time; check the network path to AWS and the provider logs',
     };
@@ -235,51 +232,45 @@ function classify(e: ErrorFields, err: unknown, context: ErrorContext): Classifi
   if (ACCESS_DENIED.has(e.name)) {
     const kms = context.action === 'GetParameters' ? 'for a SecureString' : 'for a customer managed key';
     return {
-      grpcStatus: status.PERMISSION_DENIED,
       code: 'AccessDenied',
       fix: `grant ${IAM_ACTIONS[context.action]} (and kms:Decrypt ${kms}) on ${subjects} to the pod's role`,
     };
   }
   if (e.name === 'DecryptionFailure') {
     return {
-      grpcStatus: status.PERMISSION_DENIED,
       code: 'DecryptionFailure',
       fix: `AWS could not decrypt ${subjects} with its KMS key; grant kms:Decrypt on that key to the pod's role`,
     };
   }
   if (NOT_FOUND.has(e.name)) {
     const what = context.action === 'GetParameters' ? 'objectName, objectVersion/objectVersionLabel' : 'objectName';
-    return { grpcStatus: status.NOT_FOUND, code: 'ObjectNotFound', fix: `check ${what} and region` };
+    return { code: 'ObjectNotFound', fix: `check ${what} and region` };
   }
   if (CREDENTIALS_REFUSED.has(e.name)) {
     return {
-      grpcStatus: status.UNAUTHENTICATED,
       code: 'CredentialsRefused',
       fix: "AWS refused the pod's credentials; check the role's trust policy and the node's clock",
     };
   }
   if (isRegionalFault(err)) {
     return {
-      grpcStatus: status.UNAVAILABLE,
       code: 'RegionUnavailable',
       fix: 'the region is unhealthy or unreachable; the Mount will be retried',
     };
   }
-  if (INVALID_ARGUMENT.has(e.name)) {
+  if (MALFORMED_REQUEST.has(e.name)) {
     return {
-      grpcStatus: status.INVALID_ARGUMENT,
       code: 'AwsClientError',
       fix: 'AWS rejected the request; check objectName, objectVersion and objectVersionLabel',
     };
   }
   if (e.$fault === 'client') {
     return {
-      grpcStatus: status.FAILED_PRECONDITION,
       code: 'AwsClientError',
       fix: `AWS refused the request in its current state (e.g. a secret scheduled for deletion); fix ${subjects} in AWS`,
     };
   }
-  return { grpcStatus: status.INTERNAL, code: 'Internal', fix: 'unexpected failure; see the provider logs' };
+  return { code: 'Internal', fix: 'unexpected failure; see the provider logs' };
 }
 
 /**
@@ -289,7 +280,7 @@ function classify(e: ErrorFields, err: unknown, context: ErrorContext): Classifi
 export function toProviderError(err: unknown, context: ErrorContext): ProviderError {
   if (err instanceof ProviderError) return err;
   const e = fieldsOf(err) ?? { name: 'Error', message: String(err) };
-  const { grpcStatus, code, fix } = classify(e, err, context);
+  const { code, fix } = classify(e, err, context);
   // A bare network error says more by its code (ECONNRESET) than by its class name.
   const name = (e.name === 'Error' || e.name === '') && typeof e.code === 'string' ? e.code : e.name || 'Error';
   const attempts = e.$metadata?.attempts ?? 1;
@@ -298,7 +289,7 @@ export function toProviderError(err: unknown, context: ErrorContext): ProviderEr
     `${listObjects(context.objects)}: ${SERVICE_NAMES[context.action]} ${context.action} in ${context.region} ` +
     `failed with ${name}${awsMessage(e)}${tries}; ${fix}`;
   const cause = e.sanitized ? Object.assign(new Error(e.message), { name }) : err;
-  return new ProviderError(grpcStatus, code, message, { cause });
+  return new ProviderError(code, message, { cause });
 }
 
 /** The SDK's advice, on a line of its own, to read a field (`$response`) that no one reading a pod event can see. */

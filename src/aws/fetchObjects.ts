@@ -4,7 +4,6 @@
  * re-planned against the failover region. All or nothing: any object that does not resolve fails the Mount.
  */
 
-import { status } from '@grpc/grpc-js';
 import pLimit from 'p-limit';
 import { describeObject, type ObjectRef, type ObjectSpec } from '../config/types.js';
 import { ProviderError } from '../errors.js';
@@ -107,12 +106,11 @@ function regionFailure(failures: Failure[], region: string): ProviderError {
   const others = failures.length - sharing.length;
   if (others === 0) return error;
   const more = `${error.message} (${others} more object${others === 1 ? '' : 's'} failed in ${region} too)`;
-  return new ProviderError(error.grpcStatus, error.code, more, { cause: error.cause });
+  return new ProviderError(error.code, more, { cause: error.cause });
 }
 
 function bothRegionsFailed(primary: ProviderError, failover: ProviderError): ProviderError {
   return new ProviderError(
-    status.UNAVAILABLE,
     'RegionUnavailable',
     `both regions failed. Primary: ${primary.message}. Failover: ${failover.message}`,
     { cause: primary.cause },

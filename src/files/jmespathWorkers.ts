@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { abortError } from '../abortable.js';
-import { asProviderError, invalidSpc, invalidObjectValue, type ProviderError } from '../errors.js';
+import { asProviderError, invalidSpc, ProviderError } from '../errors.js';
 import type { JsonBudgets } from './budgetedJson.js';
 import { describeJmesPath, GROWTH_HINT, type Refusal } from './extract.js';
 import type { ExtractionJob, JobResult, WorkerMessage, WorkerSetup } from './jmespathWorker.js';
@@ -234,7 +234,7 @@ export class JmesPathWorkers implements JmesPathExtractor {
 
 /** The error a Mount fails with when its extraction refused an object (extract.ts runs where gRPC is not loaded). */
 export function refusalError({ code, message }: Refusal): ProviderError {
-  return code === 'InvalidSecretProviderClass' ? invalidSpc(message) : invalidObjectValue(message);
+  return new ProviderError(code, message);
 }
 
 /**

@@ -1,5 +1,4 @@
 import { LRUCache } from 'lru-cache';
-import { status } from '@grpc/grpc-js';
 import { ProviderError } from '../errors.js';
 import type { CoreApi } from './coreApi.js';
 
@@ -165,21 +164,17 @@ function kubeError(what: string, err: unknown): ProviderError {
   const code = httpStatusOf(err);
   if (code !== undefined) {
     if (code === 404) {
-      return new ProviderError(status.NOT_FOUND, 'KubernetesUnavailable', `Kubernetes API: ${what}: not found`, {
-        cause: err,
-      });
+      return new ProviderError('KubernetesNotFound', `Kubernetes API: ${what}: not found`, { cause: err });
     }
     if (code === 401 || code === 403) {
       return new ProviderError(
-        status.PERMISSION_DENIED,
-        'KubernetesUnavailable',
+        'KubernetesAccessDenied',
         `Kubernetes API refused to ${what} (HTTP ${code}): the provider's ClusterRole must allow "get" on ` +
           `serviceaccounts (and on pods and nodes when no region is configured)`,
         { cause: err },
       );
     }
     return new ProviderError(
-      status.UNAVAILABLE,
       'KubernetesUnavailable',
       `Kubernetes API failed to ${what} (HTTP ${code})`,
       { cause: err },
@@ -187,7 +182,6 @@ function kubeError(what: string, err: unknown): ProviderError {
   }
   const reason = err instanceof Error ? err.message : String(err);
   return new ProviderError(
-    status.UNAVAILABLE,
     'KubernetesUnavailable',
     `cannot reach the Kubernetes API to ${what}: ${reason}`,
     { cause: err },

@@ -1,5 +1,4 @@
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { status } from '@grpc/grpc-js';
 import { ProviderError } from '../errors.js';
 import { httpStatusOf } from './cluster.js';
 import type { CoreApi } from './coreApi.js';
@@ -139,7 +138,6 @@ const FIX =
 
 function unusable(what: string): ProviderError {
   return new ProviderError(
-    status.UNAVAILABLE,
     'KubernetesUnavailable',
     `Kubernetes API: ${what}; ${FIX}: check that the API server runs with --service-account-issuer set to a URL`,
   );
@@ -149,8 +147,7 @@ function discoveryError(path: string, err: unknown): ProviderError {
   const code = httpStatusOf(err);
   if (code === 401 || code === 403) {
     return new ProviderError(
-      status.PERMISSION_DENIED,
-      'KubernetesUnavailable',
+      'KubernetesAccessDenied',
       `Kubernetes API refused GET ${path} (HTTP ${code}); ${FIX}: the provider's ClusterRole must allow "get" on the ` +
         `nonResourceURLs /.well-known/openid-configuration and /openid/v1/jwks (the chart grants it)`,
       { cause: err },
@@ -158,7 +155,6 @@ function discoveryError(path: string, err: unknown): ProviderError {
   }
   if (code === 404) {
     return new ProviderError(
-      status.UNAVAILABLE,
       'KubernetesUnavailable',
       `Kubernetes API: GET ${path}: not found; ${FIX}: the API server serves it when --service-account-issuer is a ` +
         `URL (ServiceAccountIssuerDiscovery, on since Kubernetes 1.21)`,
@@ -167,7 +163,6 @@ function discoveryError(path: string, err: unknown): ProviderError {
   }
   const reason = code !== undefined ? `HTTP ${code}` : err instanceof Error ? err.message : String(err);
   return new ProviderError(
-    status.UNAVAILABLE,
     'KubernetesUnavailable',
     `cannot read GET ${path} from the Kubernetes API (${reason}); ${FIX}: the next Mount tries again`,
     { cause: err },

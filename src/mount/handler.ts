@@ -1,5 +1,4 @@
-import { status } from '@grpc/grpc-js';
-import { asProviderError, isProviderError, ProviderError } from '../errors.js';
+import { asProviderError, isProviderError, ProviderError, statusName } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { ProviderMetrics } from '../observability/metrics.js';
 import type { MountHandler } from '../server/server.js';
@@ -55,7 +54,7 @@ export function createMountHandler(deps: MountDependencies, options: MountHandle
           durationMs: Math.round(performance.now() - started),
           result: 'error',
           code: error.code,
-          grpcStatus: status[error.grpcStatus],
+          grpcStatus: statusName(error.grpcStatus),
           error: error.message,
         },
         'mount',
@@ -96,7 +95,6 @@ function recordSuccess(outcome: MountOutcome, seconds: number, { metrics, logger
 function deadlineExceeded(timeoutMs: number, cause: unknown): ProviderError {
   const during = isProviderError(cause) ? ` (last error: ${cause.message})` : '';
   return new ProviderError(
-    status.DEADLINE_EXCEEDED,
     'DeadlineExceeded',
     `the Mount did not finish within ${timeoutMs} ms (--mount-timeout)${during}; AWS or the Kubernetes API is ` +
       `too slow to answer`,
@@ -107,7 +105,7 @@ function deadlineExceeded(timeoutMs: number, cause: unknown): ProviderError {
 /** The driver went away or the provider is draining: UNAVAILABLE, which the driver retries (here or elsewhere). */
 function cancelled(reason: unknown, cause: unknown): ProviderError {
   const why = reason instanceof Error ? reason.message : 'the Mount was cancelled';
-  return new ProviderError(status.UNAVAILABLE, 'Cancelled', `the Mount was stopped before it finished: ${why}`, { cause });
+  return new ProviderError('Cancelled', `the Mount was stopped before it finished: ${why}`, { cause });
 }
 
 /** Best effort, for a failed Mount's log line: the attributes may be the malformed part of the request. */

@@ -1,4 +1,3 @@
-import { status } from '@grpc/grpc-js';
 import type { AwsClientPool } from '../aws/clients.js';
 import { isAborted, listObjects } from '../aws/errors.js';
 import type { BatchSupport } from '../aws/secretsManager.js';
@@ -78,7 +77,6 @@ export async function mount(
 function stoppedWaiting(config: MountConfig, region: string, cause: unknown): ProviderError {
   const objects = listObjects(config.objects.map(describeObject));
   return new ProviderError(
-    status.DEADLINE_EXCEEDED,
     'DeadlineExceeded',
     `${objects}: still being fetched from ${region} (failover region: ${config.failoverRegion ?? 'none'}) when the ` +
       'Mount stopped waiting; check the network path to AWS and the provider logs',

@@ -1,4 +1,3 @@
-import { status } from '@grpc/grpc-js';
 import { isKnownRegion } from '../aws/regions.js';
 import { unknownRegion } from '../config/parameters.js';
 import type { MountConfig } from '../config/types.js';
@@ -16,7 +15,7 @@ export async function resolveRegion(
   // The SecretProviderClass's own region was checked when it was parsed; these two come from the provider's setup.
   if (config.region === undefined && !isKnownRegion(region)) {
     const where = providerRegion !== undefined ? "the provider's AWS_REGION (Helm value awsRegion)" : `the ${REGION_LABEL} label of the pod's node`;
-    throw new ProviderError(status.FAILED_PRECONDITION, 'RegionNotFound', unknownRegion(where, region));
+    throw new ProviderError('RegionNotFound', unknownRegion(where, region));
   }
   if (config.failoverRegion === region) {
     throw invalidSpc(
@@ -32,7 +31,6 @@ async function nodeRegion(config: MountConfig, cluster: ClusterReader): Promise<
   const region = await cluster.podNodeRegion(namespace, name, uid);
   if (region) return region;
   throw new ProviderError(
-    status.FAILED_PRECONDITION,
     'RegionNotFound',
     `no region for pod ${namespace}/${name}: set the "region" parameter in the SecretProviderClass, or AWS_REGION ` +
       `on the provider (Helm value awsRegion), or label the pod's node with ${REGION_LABEL}`,

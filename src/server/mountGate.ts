@@ -1,5 +1,4 @@
 import * as grpc from '@grpc/grpc-js';
-import { status } from '@grpc/grpc-js';
 import { ProviderError } from '../errors.js';
 import { Admission, type Ticket } from './admission.js';
 import type { MountRequestMessage } from './proto.js';
@@ -114,7 +113,7 @@ export class MountGate {
         `--max-mount-bytes) and ${this.admission.queued} more are waiting; the node's provider is overloaded`
       : `the Mount request did not arrive in full within the ${this.options.timeoutMs} ms deadline ` +
         '(--mount-timeout); the client stopped sending it';
-    return new ProviderError(status.DEADLINE_EXCEEDED, 'DeadlineExceeded', message);
+    return new ProviderError('DeadlineExceeded', message);
   }
 }
 

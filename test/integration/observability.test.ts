@@ -1,4 +1,6 @@
+import { status, type ServiceError } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
+import { coreV1 } from '../harness/kube.js';
 import { createSecret } from '../harness/moto.js';
 import { useMountEnvironment } from '../harness/mountEnvironment.js';
 
@@ -47,6 +49,27 @@ describe('metrics and health', () => {
     // Labels carry codes and regions, never names or values.
     expect(after).not.toContain('secret-value-for-metrics');
     expect(after).not.toContain('metered');
+  });
+
+  it("labels a failed Mount with its code, its status from the error table: a pod's ServiceAccount deleted", async () => {
+    await createSecret(REGION, 'orphan', 'v');
+    const who = await env.pod('orphaned');
+    await coreV1().deleteNamespacedServiceAccount({ namespace: env.namespace, name: who.pod.serviceAccountName });
+    const before = await metricsText();
+
+    const error = (await env
+      .mount(who, { objects: [{ objectName: 'orphan', objectType: 'secretsmanager' }] })
+      .then(() => expect.fail('the Mount succeeded'), (e: unknown) => e)) as ServiceError;
+
+    expect(error.code, error.details).toBe(status.NOT_FOUND);
+    expect(error.details).toBe(
+      `KubernetesNotFound: Kubernetes API: get serviceaccount ${env.namespace}/${who.pod.serviceAccountName}: not found`,
+    );
+    expect(error.metadata.get('x-provider-error-code')).toEqual(['KubernetesNotFound']);
+    const after = await metricsText();
+    expect(sample(after, 'aws_provider_mounts_total{result="error",code="KubernetesNotFound"}') -
+      sample(before, 'aws_provider_mounts_total{result="error",code="KubernetesNotFound"}')).toBe(1);
+    expect(env.proxy.records).toEqual([]);
   });
 
   it('counts failovers and throttled calls by region', async () => {

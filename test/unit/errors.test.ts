@@ -1,4 +1,3 @@
-import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { ProviderError } from '../../src/errors.js';
 
@@ -6,7 +5,7 @@ describe('ProviderError messages', () => {
   it('shortens a long quoted value and keeps short ones around it intact', () => {
     const long = 'n'.repeat(500);
     const filler = 'x'.repeat(300);
-    const error = new ProviderError(status.INVALID_ARGUMENT, 'InvalidSecretProviderClass', `objects[0] "db" ${filler} objects[1] "${long}" and "flag"`);
+    const error = new ProviderError('InvalidSecretProviderClass', `objects[0] "db" ${filler} objects[1] "${long}" and "flag"`);
     expect(error.message).toContain('"db"');
     expect(error.message).toContain(filler);
     expect(error.message).toContain('"flag"');
@@ -15,7 +14,7 @@ describe('ProviderError messages', () => {
   });
 
   it('caps the whole message and keeps its end, where the fix is', () => {
-    const error = new ProviderError(status.INVALID_ARGUMENT, 'InvalidSecretProviderClass', `${'y'.repeat(10_000)} set objectAlias`);
+    const error = new ProviderError('InvalidSecretProviderClass', `${'y'.repeat(10_000)} set objectAlias`);
     expect(error.message.length).toBeLessThanOrEqual(4000);
     expect(error.message.endsWith('set objectAlias')).toBe(true);
   });

@@ -132,14 +132,14 @@ describe("the apiserver's refusals, as a Mount reports them", () => {
     const kubeconfigPath = join(dir, 'kubeconfig-admin');
     await writeFile(kubeconfigPath, kubeconfig(kube.server, kube.caFile, 'admin', kube.token), { mode: 0o600 });
     const error = await reader(kubeconfigPath).serviceAccountRoleArn(NAMESPACE, 'no-such-account').catch((e) => e);
-    expect(error).toMatchObject({ grpcStatus: status.NOT_FOUND, code: 'KubernetesUnavailable' });
+    expect(error).toMatchObject({ grpcStatus: status.NOT_FOUND, code: 'KubernetesNotFound' });
     expect(error.message).toBe(`Kubernetes API: get serviceaccount ${NAMESPACE}/no-such-account: not found`);
   });
 
   it("a provider identity RBAC grants nothing → PERMISSION_DENIED naming the lookup, the status and the ClusterRole's verbs", async () => {
     const kubeconfigPath = await noRbacKubeconfig(dir, 'no-rbac');
     const error = await reader(kubeconfigPath).serviceAccountRoleArn(NAMESPACE, 'no-rbac').catch((e) => e);
-    expect(error).toMatchObject({ grpcStatus: status.PERMISSION_DENIED, code: 'KubernetesUnavailable' });
+    expect(error).toMatchObject({ grpcStatus: status.PERMISSION_DENIED, code: 'KubernetesAccessDenied' });
     expect(error.message).toContain(`Kubernetes API refused to get serviceaccount ${NAMESPACE}/no-rbac (HTTP 403)`);
     expect(error.message).toContain(`ClusterRole must allow "get" on serviceaccounts`);
   });

@@ -1,5 +1,4 @@
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
-import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import type { ChainRequest, RoleChainer } from '../../../src/auth/assumeRole.js';
 import { CredentialCache } from '../../../src/auth/credentialCache.js';
@@ -8,7 +7,7 @@ import { CachingIdentityResolver } from '../../../src/auth/resolver.js';
 import type { MountConfig } from '../../../src/config/types.js';
 import { ProviderError } from '../../../src/errors.js';
 
-const refused = (what: string) => new ProviderError(status.PERMISSION_DENIED, 'CredentialsRefused', `${what} refused`);
+const refused = (what: string) => new ProviderError('CredentialsRefused', `${what} refused`);
 
 /**
  * The two calls a resolver makes, as plain functions: the base call answers after `release()`, refusing the tokens

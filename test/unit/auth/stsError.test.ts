@@ -53,13 +53,13 @@ describe('stsError', () => {
     expect(error.message).toContain('Char 0x3c not allowed at line 1');
   });
 
-  it('an SDK failure that never reached STS is no refusal: INTERNAL CredentialsUnavailable, not the trust policy', () => {
+  it('an SDK failure that never reached STS is no refusal: INTERNAL Internal, not the trust policy', () => {
     const local = new Error('Failed to load config: HOME is not set');
 
     const error = stsError(local, context);
 
     expect(error.grpcStatus).toBe(status.INTERNAL);
-    expect(error.code).toBe('CredentialsUnavailable');
+    expect(error.code).toBe('Internal');
     expect(error.message).toContain('the AWS SDK failed before calling STS AssumeRoleWithWebIdentity');
     expect(error.message).toContain('HOME is not set');
     expect(error.message).not.toContain('trust policy');

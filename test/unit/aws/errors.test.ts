@@ -104,7 +104,7 @@ describe('toProviderError', () => {
       'ObjectNotFound',
       /check objectName and region/,
     ],
-    ['ValidationException', sdkError('ValidationException', 'client', 400), status.INVALID_ARGUMENT, 'AwsClientError', /check objectName/],
+    ['ValidationException', sdkError('ValidationException', 'client', 400), status.FAILED_PRECONDITION, 'AwsClientError', /check objectName/],
     [
       'InvalidRequestException',
       new InvalidRequestException({ message: 'marked for deletion', ...meta(400) }),
@@ -112,7 +112,7 @@ describe('toProviderError', () => {
       'AwsClientError',
       /scheduled for deletion/,
     ],
-    ['ExpiredTokenException', sdkError('ExpiredTokenException', 'client', 400), status.UNAUTHENTICATED, 'CredentialsRefused', /trust policy/],
+    ['ExpiredTokenException', sdkError('ExpiredTokenException', 'client', 400), status.PERMISSION_DENIED, 'CredentialsRefused', /trust policy/],
     [
       'a 500 after retries',
       new InternalServiceError({ message: 'boom', ...meta(500, 3) }),

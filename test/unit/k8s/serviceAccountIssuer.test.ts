@@ -87,7 +87,7 @@ describe('ServiceAccountIssuer', () => {
     const { state, issuer } = setup();
     state.failure = new ApiException(403, 'GET /openid/v1/jwks', 'forbidden', {});
     await expect(issuer.keysFor('one')).rejects.toMatchObject({
-      code: 'KubernetesUnavailable',
+      code: 'KubernetesAccessDenied',
       grpcStatus: status.PERMISSION_DENIED,
       message: expect.stringContaining('nonResourceURLs /.well-known/openid-configuration and /openid/v1/jwks') as unknown,
     });
