@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { isKnownRegion } from '../aws/regions.js';
+import { isKnownRegion } from '../config/regions.js';
 import { unknownRegion } from '../config/parameters.js';
 import type { MountConfig } from '../config/types.js';
 import { invalidSpc, ProviderError } from '../errors.js';
