@@ -1,7 +1,26 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * What the unit project does not measure, and why: each runs only as part of a process, and is proven by the
+ * integration tests that start one (test/integration).
+ */
+const COVERAGE_LEFT_OUT = [
+  // The entry point: flags, signals and the exit code of the process.
+  'src/main.ts',
+];
+
 export default defineConfig({
   test: {
+    // Measured with `npm run test:unit` (--coverage), of the unit project alone: the integration and e2e projects run
+    // the provider as a process, whose lines this report cannot see. `npm test` measures nothing.
+    coverage: {
+      provider: 'v8',
+      include: ['src/**/*.ts'],
+      exclude: COVERAGE_LEFT_OUT,
+      reporter: ['text-summary', 'json-summary'],
+      thresholds: { lines: 85 },
+      reportOnFailure: true,
+    },
     projects: [
       {
         test: {

@@ -1,22 +1,9 @@
 import nodeModule from 'node:module';
 import { join } from 'node:path';
-import { AwsClientPool } from './aws/clients.js';
-import { BatchSupportStore } from './aws/secretsManager.js';
-import { SharedCalls } from './aws/sharedCalls.js';
-import { RoleChainer } from './auth/assumeRole.js';
-import { CredentialCache } from './auth/credentialCache.js';
-import type { IdentitySource } from './auth/identity.js';
-import { IrsaResolver } from './auth/irsa.js';
-import { PodIdentityResolver } from './auth/podIdentity.js';
-import { CachingIdentityResolver } from './auth/resolver.js';
-import { StsClients } from './auth/stsClients.js';
-import { TokenVerifier } from './auth/tokenVerifier.js';
 import type { ProviderFlags } from './config/flags.js';
-import { KubeClusterReader, loadCoreApi } from './k8s/cluster.js';
-import { ServiceAccountIssuer } from './k8s/serviceAccountIssuer.js';
+import { loadCoreApi } from './k8s/cluster.js';
 import { sharedCoreApi } from './k8s/sharedCoreApi.js';
-import { TokenBucket } from './k8s/tokenBucket.js';
-import { JMESPATH_LIMITS, JmesPathWorkers } from './files/jmespathWorkers.js';
+import { createMountCore } from './mount/core.js';
 import { createMountHandler } from './mount/handler.js';
 import { primeMountPath } from './mount/prime.js';
 import { ObservabilityServer } from './observability/httpServer.js';
@@ -37,25 +24,15 @@ function releaseCompileCache(): void {
 }
 
 /** Priming only saves time: a failure is logged (it names a bug, never a setting) and the provider goes on. */
-async function primeOnce(flags: ProviderFlags, logger: Logger): Promise<void> {
+async function primeOnce(flags: ProviderFlags, scripts: ProviderScripts, logger: Logger): Promise<void> {
   const started = performance.now();
   try {
-    const files = await primeMountPath({
-      retryMode: flags.awsRetryMode,
-      maxAttempts: flags.awsMaxAttempts,
-      fetchConcurrency: flags.fetchConcurrency,
-    });
+    const files = await primeMountPath(flags, scripts.jmesPathWorker);
     logger.info({ files, durationMs: Math.round(performance.now() - started) }, 'mount path primed');
   } catch (err) {
     logger.warn({ error: err instanceof Error ? err.message : String(err) }, 'mount path not primed');
   }
 }
-
-/**
- * Verified tokens remembered (by hash, each until it expires): a node's pods hold two audiences each and get a new
- * token about hourly, so a few hundred are live at once; ~200 bytes each.
- */
-const VERIFIED_TOKENS = 4096;
 
 export interface Provider {
   server: ProviderServer;
@@ -78,7 +55,7 @@ export interface ProviderScripts {
  */
 const MAX_STREAMS_PER_CONNECTION = 256;
 
-/** Builds the provider from its flags: every cache and client is created here once and passed down. */
+/** Builds the provider from its flags: the Mount pipeline comes from its composition root (mount/core.ts). */
 export function createProvider(
   flags: ProviderFlags,
   env: NodeJS.ProcessEnv,
@@ -87,80 +64,15 @@ export function createProvider(
 ): Provider {
   const { name, version } = readProviderVersion();
   const metrics = new ProviderMetrics();
-  const kubeLimit = new TokenBucket(flags.qps, flags.burst);
-  const coreApi = sharedCoreApi(() => loadCoreApi(flags.kubeconfig));
-  const cluster = new KubeClusterReader(coreApi, {
-    serviceAccountTtlMs: flags.serviceAccountCacheTtlMs,
-    maxEntries: flags.serviceAccountCacheSize,
-    throttle: (call, namespace) => kubeLimit.run(call, namespace),
-    onCall: (resource, outcome) => metrics.kubernetesCalls.inc({ resource, outcome }),
-    onCacheLookup: (cache, result) => metrics.cacheRequests.inc({ cache, result }),
-  });
-  // Every pod's token is verified with the cluster issuer's keys before credentials are served for it.
-  const issuer = new ServiceAccountIssuer(coreApi, {
-    throttle: (call) => kubeLimit.run(call),
-    onCall: (document, outcome) => metrics.kubernetesCalls.inc({ resource: document, outcome }),
-  });
-  const tokens = new TokenVerifier(
-    issuer,
-    {
-      maxEntries: VERIFIED_TOKENS,
-      onLookup: (result) => metrics.cacheRequests.inc({ cache: 'tokens', result }),
-    },
-  );
-  const pool = new AwsClientPool({
+  const core = createMountCore(flags, {
+    coreApi: sharedCoreApi(() => loadCoreApi(flags.kubeconfig)),
+    jmesPathWorker: scripts.jmesPathWorker,
+    providerRegion: env.AWS_REGION || undefined,
     userAgent: `${name}/${version}${flags.eksAddonVersion ? ` eks-addon/${flags.eksAddonVersion}` : ''}`,
-    retryMode: flags.awsRetryMode,
-    maxAttempts: flags.awsMaxAttempts,
-    requestTimeoutMs: flags.awsRequestTimeoutMs,
-    onCall: ({ service, action, region, outcome, attempts }) => {
-      metrics.awsCalls.inc({ service, action, region, outcome });
-      if (attempts > 1) metrics.awsRetries.inc({ service, action, region }, attempts - 1);
-    },
+    metrics,
   });
-  // Credentials by identity key, shared by IRSA, Pod Identity and role chaining (never across identities).
-  const credentials = new CredentialCache({
-    maxEntries: flags.credentialCacheSize,
-    maxEntriesPerNamespace: flags.credentialCacheNamespaceSize,
-    refreshMarginMs: flags.credentialRefreshMarginMs,
-    obtainTimeoutMs: flags.mountTimeoutMs,
-    onLookup: (result) => metrics.cacheRequests.inc({ cache: 'credentials', result }),
-  });
-  // STS calls follow the same retry and per-attempt timeout settings as the Secrets Manager and SSM calls.
-  const sts = new StsClients({
-    retryMode: flags.awsRetryMode,
-    maxAttempts: flags.awsMaxAttempts,
-    requestTimeoutMs: flags.awsRequestTimeoutMs,
-  });
-  const chainer = new RoleChainer(sts);
-  const identity = (source: IdentitySource) =>
-    new CachingIdentityResolver(source, credentials, chainer, (kind, outcome) =>
-      metrics.credentialFetches.inc({ kind, outcome }),
-    );
-  // Its workers start with the first Mount that has jmesPath entries.
-  const jmesPath = new JmesPathWorkers({ ...JMESPATH_LIMITS, script: scripts.jmesPathWorker, timeoutMs: flags.jmesPathTimeoutMs });
-  const handler = createMountHandler(
-    {
-      cluster,
-      irsa: identity(new IrsaResolver(cluster, sts, tokens)),
-      podIdentity: identity(
-        new PodIdentityResolver({
-          ipv4Endpoint: flags.podIdentityEndpointIpv4,
-          ipv6Endpoint: flags.podIdentityEndpointIpv6,
-          timeoutMs: flags.podIdentityHttpTimeoutMs,
-        }, tokens),
-      ),
-      pool,
-      batchSupport: new BatchSupportStore(),
-      providerRegion: env.AWS_REGION || undefined,
-      fetchConcurrency: flags.fetchConcurrency,
-      sharedFetches: new SharedCalls(),
-      jmesPath,
-      maxAnswerBytes: flags.maxAnswerBytes,
-      maxObjects: flags.maxObjects,
-    },
-    { timeoutMs: flags.mountTimeoutMs, logger, metrics },
-  );
+  const { cluster, issuer } = core;
+  const handler = createMountHandler(core.mount, { timeoutMs: flags.mountTimeoutMs, logger, metrics });
   const server = new ProviderServer({
     mount: handler,
     version: { version: 'v1alpha1', runtimeName: name, runtimeVersion: version },
@@ -205,7 +117,7 @@ export function createProvider(
           (err: unknown) =>
             logger.warn({ error: err instanceof Error ? err.message : String(err) }, 'service account issuer not read'),
         )
-        .then(() => primeOnce(flags, logger))
+        .then(() => primeOnce(flags, scripts, logger))
         .finally(releaseCompileCache);
       return { socketPath, metricsPort };
     },
@@ -213,9 +125,7 @@ export function createProvider(
       await server.close(graceMs);
       socketProbe.close();
       await observability.close();
-      pool.destroy();
-      sts.destroy();
-      await jmesPath.close();
+      await core.close();
     },
   };
 }

@@ -12,6 +12,8 @@ export interface PodIdentityOptions {
   ipv6Endpoint: string;
   /** Per attempt (`--pod-identity-http-timeout`); undefined leaves it to the mount's own deadline. */
   timeoutMs: number | undefined;
+  /** How the agent is called: the global fetch, or an in-process agent (tests). */
+  fetch?: typeof fetch;
 }
 
 /** The agent's answer (the container credentials contract). */
@@ -75,7 +77,7 @@ export class PodIdentityResolver implements IdentitySource {
       try {
         let answer: Response;
         try {
-          answer = await fetch(url, { headers: { Authorization: token }, signal: attempt.signal });
+          answer = await (this.options.fetch ?? fetch)(url, { headers: { Authorization: token }, signal: attempt.signal });
         } catch (err) {
           if (signal.aborted) throw err;
           unreachable.push(`${family} ${url}: ${this.whyUnreachable(err)}`);

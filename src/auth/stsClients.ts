@@ -3,13 +3,14 @@ import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import type { NodeHttpHandler } from '@smithy/node-http-handler';
 import { LRUCache } from 'lru-cache';
 import { keepAliveHandler } from '../aws/httpHandler.js';
+import { FLAG_DEFAULTS } from '../config/flags.js';
 import type { InProcessHandler } from '../aws/inProcessAnswers.js';
 
 export interface StsOptions {
-  /** Whole request limit per attempt (ms), as `--aws-request-timeout`; a breach is retried. Default 10000. */
+  /** Whole request limit per attempt (ms), as `--aws-request-timeout`; a breach is retried. Default the flag's. */
   requestTimeoutMs?: number;
   connectionTimeoutMs?: number;
-  /** Attempts per call, as `--aws-max-attempts`. Default 3. */
+  /** Attempts per call, as `--aws-max-attempts`. Default the flag's. */
   maxAttempts?: number;
   retryMode?: 'standard' | 'adaptive';
   /** Answers every request in place of the network, the connection options aside (priming, src/mount/prime.ts). */
@@ -51,8 +52,8 @@ export class StsClients {
     return new STSClient({
       region,
       requestHandler: this.handler,
-      maxAttempts: this.options.maxAttempts ?? 3,
-      retryMode: this.options.retryMode ?? 'standard',
+      maxAttempts: this.options.maxAttempts ?? FLAG_DEFAULTS.awsMaxAttempts,
+      retryMode: this.options.retryMode ?? FLAG_DEFAULTS.awsRetryMode,
       ...(credentials !== undefined && { credentials }),
     });
   }

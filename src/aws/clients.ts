@@ -9,6 +9,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { NodeHttpHandler } from '@smithy/node-http-handler';
 import { LRUCache } from 'lru-cache';
+import { FLAG_DEFAULTS } from '../config/flags.js';
 import type { AwsCredentials, AwsIdentity, RegionClients } from './types.js';
 import { observeCalls, type AwsCallObserver } from './callObserver.js';
 import { keepAliveHandler } from './httpHandler.js';
@@ -22,13 +23,13 @@ export interface AwsClientPoolOptions {
   idleTtlMs?: number;
   /** TCP + TLS connect limit per attempt (ms). Default 3000. */
   connectionTimeoutMs?: number;
-  /** Whole request limit per attempt (ms); a breach is a TimeoutError the SDK retries. Default 10000. */
+  /** Whole request limit per attempt (ms); a breach is a TimeoutError the SDK retries. Default --aws-request-timeout's. */
   requestTimeoutMs?: number;
   /** Sockets per AWS endpoint host, shared by every client of the pool. Default 64. */
   maxSockets?: number;
-  /** The SDK's retry strategy: `standard` (default) or `adaptive` (adds client-side rate limiting). */
+  /** The SDK's retry strategy: `standard` or `adaptive` (adds client-side rate limiting). Default --aws-retry-mode's. */
   retryMode?: 'standard' | 'adaptive';
-  /** Attempts per call, the first included. Default 3. */
+  /** Attempts per call, the first included. Default --aws-max-attempts's. */
   maxAttempts?: number;
   /**
    * Appended to the SDK's user agent so AWS-side logs (CloudTrail) can tell our calls apart: space-separated
@@ -107,8 +108,8 @@ export class AwsClientPool {
     // Region names only have to look like one (config/parameters): the bound keeps the set finite whatever comes in.
     // A facade keeps its region's clients alive even after they are dropped from here.
     this.regions = new LRUCache<string, SdkClients>({ max: 64 });
-    this.retryMode = options.retryMode ?? 'standard';
-    this.maxAttempts = options.maxAttempts ?? 3;
+    this.retryMode = options.retryMode ?? FLAG_DEFAULTS.awsRetryMode;
+    this.maxAttempts = options.maxAttempts ?? FLAG_DEFAULTS.awsMaxAttempts;
     this.userAgent = userAgentPairs(options.userAgent ?? 'aws-secrets-csi-provider');
     this.onCall = options.onCall;
   }

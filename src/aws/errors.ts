@@ -25,7 +25,7 @@ export const INVALID_PARAMETERS = 'InvalidParameters';
 /** The answer neither held the object nor reported an error for it: treated like a truncated answer. */
 export const MISSING_FROM_ANSWER = 'MissingFromAnswer';
 
-const THROTTLING = new Set([
+const THROTTLING: ReadonlySet<string> = new Set([
   'ThrottlingException',
   'Throttling',
   'ThrottledException',
@@ -38,7 +38,7 @@ const THROTTLING = new Set([
 ]);
 
 /** Server-side failures AWS names explicitly; an SDK exception of these names also carries `$fault: 'server'`. */
-const SERVER_FAULTS = new Set([
+const SERVER_FAULTS: ReadonlySet<string> = new Set([
   'InternalServiceError',
   'InternalServerError',
   'InternalFailure',
@@ -48,7 +48,7 @@ const SERVER_FAULTS = new Set([
   MISSING_FROM_ANSWER,
 ]);
 
-const NETWORK_CODES = new Set([
+const NETWORK_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
   'ECONNABORTED',
@@ -62,7 +62,7 @@ const NETWORK_CODES = new Set([
   'ERR_STREAM_PREMATURE_CLOSE',
 ]);
 
-const NOT_FOUND = new Set([
+const NOT_FOUND: ReadonlySet<string> = new Set([
   'ResourceNotFoundException',
   'ParameterNotFound',
   'ParameterVersionNotFound',
@@ -70,9 +70,9 @@ const NOT_FOUND = new Set([
   INVALID_PARAMETERS,
 ]);
 
-const ACCESS_DENIED = new Set(['AccessDeniedException', 'AccessDenied', 'AccessDeniedError']);
+const ACCESS_DENIED: ReadonlySet<string> = new Set(['AccessDeniedException', 'AccessDenied', 'AccessDeniedError']);
 
-const CREDENTIALS_REFUSED = new Set([
+const CREDENTIALS_REFUSED: ReadonlySet<string> = new Set([
   'UnrecognizedClientException',
   'InvalidClientTokenId',
   'ExpiredTokenException',
@@ -84,7 +84,7 @@ const CREDENTIALS_REFUSED = new Set([
 ]);
 
 /** Errors about the request itself (a malformed name or version): the user must fix it. */
-const MALFORMED_REQUEST = new Set([
+const MALFORMED_REQUEST: ReadonlySet<string> = new Set([
   'InvalidParameterException',
   'ValidationException',
   'InvalidKeyId',

@@ -5,16 +5,14 @@
  */
 
 import pLimit from 'p-limit';
+import { FLAG_DEFAULTS } from '../config/flags.js';
 import { describeObject, type ObjectRef, type ObjectSpec } from '../config/types.js';
 import { ProviderError } from '../errors.js';
 import type { AwsClientPool } from './clients.js';
 import { isAborted, isRegionalFault, toProviderError } from './errors.js';
-import { fetchSecrets, type BatchSupport } from './secretsManager.js';
+import { fetchSecrets } from './secretsManager.js';
 import { fetchParameters } from './ssm.js';
-import type { AwsIdentity, Outcome, RegionContext } from './types.js';
-
-/** AWS calls in flight per Mount; a mount of 100 secrets needs 5 batch calls, so this rarely binds. */
-const DEFAULT_CONCURRENCY = 8;
+import type { AwsIdentity, BatchSupport, Outcome, RegionContext } from './types.js';
 
 export interface FetchObjectsInput {
   objects: readonly ObjectSpec[];
@@ -23,6 +21,7 @@ export interface FetchObjectsInput {
   identity: AwsIdentity;
   pool: AwsClientPool;
   batchSupport: BatchSupport;
+  /** AWS calls in flight for this Mount (--fetch-concurrency). */
   concurrency?: number;
   /** The Mount's deadline; handed to every SDK call. */
   signal?: AbortSignal;
@@ -118,7 +117,7 @@ function bothRegionsFailed(primary: ProviderError, failover: ProviderError): Pro
 }
 
 export async function fetchObjects(input: FetchObjectsInput): Promise<FetchedObject[]> {
-  const limit = pLimit(input.concurrency ?? DEFAULT_CONCURRENCY);
+  const limit = pLimit(input.concurrency ?? FLAG_DEFAULTS.fetchConcurrency);
   const contextFor = (region: string): RegionContext => ({
     clients: input.pool.clientsFor(input.identity, region),
     identityKey: input.identity.key,

@@ -1,11 +1,12 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { FLAG_DEFAULTS } from '../config/flags.js';
 
 export interface KeepAliveOptions {
   /** TCP + TLS connect limit per attempt (ms). Default 3000. */
   connectionTimeoutMs?: number;
-  /** Whole request limit per attempt (ms); a breach is a TimeoutError the SDK retries. Default 10000. */
+  /** Whole request limit per attempt (ms); a breach is a TimeoutError the SDK retries. Default --aws-request-timeout's. */
   requestTimeoutMs?: number;
   /** Sockets per endpoint host. */
   maxSockets: number;
@@ -15,7 +16,7 @@ export interface KeepAliveOptions {
 export function keepAliveHandler(options: KeepAliveOptions): NodeHttpHandler {
   return new NodeHttpHandler({
     connectionTimeout: options.connectionTimeoutMs ?? 3000,
-    requestTimeout: options.requestTimeoutMs ?? 10_000,
+    requestTimeout: options.requestTimeoutMs ?? FLAG_DEFAULTS.awsRequestTimeoutMs,
     throwOnRequestTimeout: true,
     httpAgent: new HttpAgent({ keepAlive: true, maxSockets: options.maxSockets }),
     httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: options.maxSockets }),

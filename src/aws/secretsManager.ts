@@ -14,13 +14,7 @@ import { LRUCache } from 'lru-cache';
 import type { ObjectRef } from '../config/types.js';
 import { AnswerError, isAccessDenied, MISSING_FROM_ANSWER } from './errors.js';
 import { callKey } from './sharedCalls.js';
-import type { FetchedValue, Outcome, RegionContext } from './types.js';
-
-/** Remembers, per identity, that `BatchGetSecretValue` is denied, so later Mounts go straight to GetSecretValue. */
-export interface BatchSupport {
-  isUnsupported(identityKey: string): boolean;
-  markUnsupported(identityKey: string): void;
-}
+import type { BatchSupport, FetchedValue, Outcome, RegionContext } from './types.js';
 
 export interface BatchSupportStoreOptions {
   /** Identities remembered at most. Default 1000. */

@@ -2,7 +2,6 @@
 
 import type { SecretsManagerClient, SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import type { BatchSupport } from './secretsManager.js';
 import type { SharedCalls } from './sharedCalls.js';
 
 /** Static credentials or a provider of them, exactly what the SDK clients accept. */
@@ -35,6 +34,12 @@ export interface FetchedValue {
 
 /** What one region answered for one requested object: its value, or the error (SDK error or answer-level). */
 export type Outcome = { ok: true; fetched: FetchedValue } | { ok: false; error: unknown; action: AwsAction };
+
+/** Remembers, per identity, that `BatchGetSecretValue` is denied, so later Mounts go straight to GetSecretValue. */
+export interface BatchSupport {
+  isUnsupported(identityKey: string): boolean;
+  markUnsupported(identityKey: string): void;
+}
 
 /** Runs one AWS call under the Mount's concurrency bound. */
 export type Limit = <T>(call: () => Promise<T>) => Promise<T>;

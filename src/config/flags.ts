@@ -174,3 +174,6 @@ export function parseFlags(args: string[]): ProviderFlags {
     version: values.version,
   };
 }
+
+/** What every flag is when not given: the one source of defaults for code built without the provider's flags. */
+export const FLAG_DEFAULTS: Readonly<ProviderFlags> = Object.freeze(parseFlags([]));

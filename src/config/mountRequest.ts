@@ -1,5 +1,5 @@
 import { invalidRequest } from '../errors.js';
-import { parseObjectsCached } from './objectsCache.js';
+import { parseObjects, type ObjectsContext, type ParsedObjects } from './objects.js';
 import { parameterWarnings, parseParameters } from './parameters.js';
 import type { MountConfig, PodInfo, ServiceAccountToken } from './types.js';
 
@@ -17,8 +17,11 @@ const POD_UID = 'csi.storage.k8s.io/pod.uid';
 const SERVICE_ACCOUNT = 'csi.storage.k8s.io/serviceAccount.name';
 export const TOKENS_KEY = 'csi.storage.k8s.io/serviceAccount.tokens';
 
+/** Parses the objects YAML: parseObjects itself, or a cache of it (ObjectsCache). */
+export type ObjectsParser = (source: string, ctx: ObjectsContext) => ParsedObjects;
+
 /** The whole parse stage: wire strings in, a validated MountConfig out, or an INVALID_ARGUMENT error. */
-export function parseMountRequest(req: MountRequestFields): MountConfig {
+export function parseMountRequest(req: MountRequestFields, parse: ObjectsParser = parseObjects): MountConfig {
   const attributes = parseStringMap(req.attributes, 'attributes');
   const secrets = req.secrets === '' || req.secrets.trim() === 'null' ? {} : parseStringMap(req.secrets, 'secrets');
   const pod = parsePod(attributes);
@@ -26,7 +29,7 @@ export function parseMountRequest(req: MountRequestFields): MountConfig {
   const permission = parsePermission(req.permission);
   const parameters = parseParameters(attributes);
   const { objects: objectsYaml, translation, ...rest } = parameters;
-  const { objects, warnings } = parseObjectsCached(objectsYaml, {
+  const { objects, warnings } = parse(objectsYaml, {
     ...(rest.region !== undefined && { region: rest.region }),
     ...(rest.failoverRegion !== undefined && { failoverRegion: rest.failoverRegion }),
     translation,

@@ -1,6 +1,6 @@
 import { invalidSpc } from '../errors.js';
-import { jmesPathSyntaxError } from '../files/jmes.js';
-import { checkFilePath, checkUniquePaths, translatePath, type PathTranslation, type PlannedFile } from '../files/paths.js';
+import { jmesPathSyntaxError } from './jmes.js';
+import { checkFilePath, checkUniquePaths, translatePath, type PathTranslation, type PlannedFile } from './paths.js';
 import { arnRegion, looksLikeArn, withRegion, type Arn } from './arn.js';
 import { describeYaml, optionalString, parseFileMode, readFields, requiredString, type Fields } from './fields.js';
 import { parseFailoverObject } from './failover.js';

@@ -10,36 +10,39 @@ import { parseObjects, type ObjectsContext, type ParsedObjects } from './objects
  * (region, failover region, path translation, default mode); their hash is the key, and nothing about the pod or
  * its identity is in it. Results are frozen, so no Mount can change what another is served. Refusals are
  * remembered too, apart from successes so that a stream of bad texts cannot evict good ones: the driver retries a
- * failed Mount every few seconds, and a text that runs into a parsing budget costs that budget each time.
+ * failed Mount every few seconds, and a text that runs into a parsing budget costs that budget each time. One per
+ * Mount pipeline (src/mount/core.ts): priming's never shares the provider's.
  */
-const parsed = new LRUCache<string, ParsedObjects>({
-  max: 256,
-  // A parsed config grows with its text: bound the memory they take, not only their number.
-  maxSize: 8 * 1024 * 1024,
-});
-const refused = new LRUCache<string, ProviderError>({ max: 256 });
+export class ObjectsCache {
+  private readonly parsed = new LRUCache<string, ParsedObjects>({
+    max: 256,
+    // A parsed config grows with its text: bound the memory they take, not only their number.
+    maxSize: 8 * 1024 * 1024,
+  });
+  private readonly refused = new LRUCache<string, ProviderError>({ max: 256 });
 
-export function parseObjectsCached(source: string, ctx: ObjectsContext): ParsedObjects {
-  // The context's JSON holds no raw newline, so the first one ends it: no text and context pair reads as another.
-  const key = createHash('sha256')
-    .update(JSON.stringify([ctx.region ?? null, ctx.failoverRegion ?? null, ctx.translation, ctx.defaultMode]))
-    .update('\n')
-    .update(source)
-    .digest('base64');
-  const found = parsed.get(key);
-  if (found !== undefined) return found;
-  const refusal = refused.get(key);
-  if (refusal !== undefined) throw refusal;
-  let result: ParsedObjects;
-  try {
-    result = deepFreeze(parseObjects(source, ctx));
-  } catch (err) {
-    // Only our own verdicts on the text: anything else is a fault of ours that must not stick.
-    if (isProviderError(err)) refused.set(key, err);
-    throw err;
-  }
-  parsed.set(key, result, { size: Math.max(1, source.length * 2) });
-  return result;
+  readonly parse = (source: string, ctx: ObjectsContext): ParsedObjects => {
+    // The context's JSON holds no raw newline, so the first one ends it: no text and context pair reads as another.
+    const key = createHash('sha256')
+      .update(JSON.stringify([ctx.region ?? null, ctx.failoverRegion ?? null, ctx.translation, ctx.defaultMode]))
+      .update('\n')
+      .update(source)
+      .digest('base64');
+    const found = this.parsed.get(key);
+    if (found !== undefined) return found;
+    const refusal = this.refused.get(key);
+    if (refusal !== undefined) throw refusal;
+    let result: ParsedObjects;
+    try {
+      result = deepFreeze(parseObjects(source, ctx));
+    } catch (err) {
+      // Only our own verdicts on the text: anything else is a fault of ours that must not stick.
+      if (isProviderError(err)) this.refused.set(key, err);
+      throw err;
+    }
+    this.parsed.set(key, result, { size: Math.max(1, source.length * 2) });
+    return result;
+  };
 }
 
 function deepFreeze<T>(value: T): T {

@@ -1,6 +1,6 @@
-import { isKnownRegion } from '../aws/regions.js';
+import { isKnownRegion } from './regions.js';
 import { invalidSpc } from '../errors.js';
-import type { PathTranslation } from '../files/paths.js';
+import type { PathTranslation } from './paths.js';
 import { parseArn } from './arn.js';
 import { closestName } from './similar.js';
 import type { AddressType } from './types.js';
@@ -88,8 +88,8 @@ function parseTranslation(value: string | undefined): PathTranslation {
 }
 
 // ASCP reads usePodIdentity with Go's strconv.ParseBool, so its spellings (1, t, T, TRUE, …) keep working.
-const TRUE_WORDS = new Set(['true', 't', '1']);
-const FALSE_WORDS = new Set(['false', 'f', '0']);
+const TRUE_WORDS: ReadonlySet<string> = new Set(['true', 't', '1']);
+const FALSE_WORDS: ReadonlySet<string> = new Set(['false', 'f', '0']);
 
 function parseBool(value: string | undefined, name: string): boolean {
   if (value === undefined) return false;

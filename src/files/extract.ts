@@ -1,7 +1,7 @@
 import { describeObject, type JmesPathEntry, type ObjectSpec } from '../config/types.js';
 import type { ErrorCode } from '../errors.js';
 import { budgetedJson, type JsonBudgets } from './budgetedJson.js';
-import { searchJmesPath } from './jmes.js';
+import { searchJmesPath } from '../config/jmes.js';
 
 /**
  * Cuts an object's jmesPath files out of its value. It runs in the jmesPath worker (jmespathWorker.ts), which loads

@@ -3,7 +3,7 @@ import type { Logger } from '../observability/logger.js';
 import type { ProviderMetrics } from '../observability/metrics.js';
 import type { MountHandler } from '../server/server.js';
 import type { MountRequestMessage } from '../server/proto.js';
-import { mount, type MountDependencies, type MountOutcome } from './mount.js';
+import type { MountOutcome } from './mount.js';
 
 export interface MountHandlerOptions {
   /** Our own deadline, below kubelet's 2 minutes, so a slow AWS answer fails cleanly instead of hanging. */
@@ -13,7 +13,10 @@ export interface MountHandlerOptions {
 }
 
 /** Wraps the Mount pipeline with its deadline and the one log line every Mount gets. */
-export function createMountHandler(deps: MountDependencies, options: MountHandlerOptions): MountHandler {
+export function createMountHandler(
+  mount: (request: MountRequestMessage, signal: AbortSignal) => Promise<MountOutcome>,
+  options: MountHandlerOptions,
+): MountHandler {
   return async (request, callSignal, waitedMs) => {
     const started = performance.now();
     // One controller and a timer cleared when the Mount ends: AbortSignal.timeout() + AbortSignal.any() keep every
@@ -34,7 +37,7 @@ export function createMountHandler(deps: MountDependencies, options: MountHandle
     const { metrics } = options;
     metrics.mountsInFlight.inc();
     try {
-      const outcome = await mount(request, deps, signal);
+      const outcome = await mount(request, signal);
       const seconds = (performance.now() - started) / 1000;
       // Recorded once the answer is on its way: when a storm's Mounts share one fetch, they all finish together, and
       // a hundred metric updates and log lines written first held the last pod's answer back by 5-8 ms.

@@ -1,10 +1,10 @@
 import type { AwsClientPool } from '../aws/clients.js';
 import { isAborted, listObjects } from '../aws/errors.js';
-import type { BatchSupport } from '../aws/secretsManager.js';
 import { fetchObjects } from '../aws/fetchObjects.js';
 import type { SharedCalls } from '../aws/sharedCalls.js';
+import type { BatchSupport } from '../aws/types.js';
 import type { AwsIdentity, IdentityResolver } from '../auth/identity.js';
-import { parseMountRequest } from '../config/mountRequest.js';
+import { parseMountRequest, type ObjectsParser } from '../config/mountRequest.js';
 import { invalidSpc, ProviderError } from '../errors.js';
 import { checkArnRegions } from '../config/objects.js';
 import { describeObject, type MountConfig, type ObjectSpec } from '../config/types.js';
@@ -33,6 +33,10 @@ export interface MountDependencies {
   maxAnswerBytes: number;
   /** Objects one SecretProviderClass may list: bounds the AWS calls of one Mount. */
   maxObjects: number;
+  /** Parses the objects YAML, remembering each text's verdict (config/objectsCache.ts). */
+  parseObjects: ObjectsParser;
+  /** Numbers each parsed objects list, for the fetch key. */
+  objectsIds: ObjectsIds;
 }
 
 export interface MountOutcome {
@@ -53,7 +57,7 @@ export async function mount(
   deps: MountDependencies,
   signal: AbortSignal,
 ): Promise<MountOutcome> {
-  const config = parseMountRequest(request);
+  const config = parseMountRequest(request, deps.parseObjects);
   checkObjectCount(config, deps.maxObjects);
   const region = await resolveRegion(config, deps.providerRegion, deps.cluster);
   checkArnRegions(config, region);
@@ -63,7 +67,7 @@ export async function mount(
   // while one such fetch is in flight, the others wait for its answer instead of each matching, rendering and
   // (in the server) encoding the same 40 files again.
   const { response, failedOver } = await deps.sharedFetches
-    .run(fetchKey(config, region, identity), (shared) => fetchAndRender(config, region, identity, deps, shared), signal)
+    .run(fetchKey(config, region, identity, deps.objectsIds), (shared) => fetchAndRender(config, region, identity, deps, shared), signal)
     .catch((err: unknown) => {
       throw isAborted(err) ? stoppedWaiting(config, region, err) : err;
     });
@@ -126,15 +130,18 @@ function checkObjectCount(config: MountConfig, maxObjects: number): void {
  * path translation and file mode, see objectsCache), the identity's key (namespace, service account, auth kind and
  * roles) and both regions. Never the pod: two pods that differ only in name are served the same files.
  */
-function fetchKey(config: MountConfig, region: string, identity: AwsIdentity): string {
-  return JSON.stringify([objectsId(config.objects), identity.key, region, config.failoverRegion ?? null]);
+function fetchKey(config: MountConfig, region: string, identity: AwsIdentity, ids: ObjectsIds): string {
+  return JSON.stringify([ids.of(config.objects), identity.key, region, config.failoverRegion ?? null]);
 }
 
-const objectsIds = new WeakMap<readonly ObjectSpec[], number>();
-let nextObjectsId = 0;
+/** A number per parsed objects list, held as long as the list is (the parse cache keeps one list per text). */
+export class ObjectsIds {
+  private readonly ids = new WeakMap<readonly ObjectSpec[], number>();
+  private next = 0;
 
-function objectsId(objects: readonly ObjectSpec[]): number {
-  let id = objectsIds.get(objects);
-  if (id === undefined) objectsIds.set(objects, (id = nextObjectsId++));
-  return id;
+  of(objects: readonly ObjectSpec[]): number {
+    let id = this.ids.get(objects);
+    if (id === undefined) this.ids.set(objects, (id = this.next++));
+    return id;
+  }
 }

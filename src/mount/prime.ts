@@ -6,27 +6,12 @@
  * metric or log line of the provider sees it.
  */
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { AwsClientPool } from '../aws/clients.js';
 import { inProcessAnswers } from '../aws/inProcessAnswers.js';
-import { BatchSupportStore } from '../aws/secretsManager.js';
-import { SharedCalls } from '../aws/sharedCalls.js';
-import { RoleChainer } from '../auth/assumeRole.js';
-import { CredentialCache } from '../auth/credentialCache.js';
-import { IRSA_AUDIENCE, IrsaResolver } from '../auth/irsa.js';
-import { CachingIdentityResolver } from '../auth/resolver.js';
-import { StsClients } from '../auth/stsClients.js';
-import { TokenVerifier } from '../auth/tokenVerifier.js';
-import { KubeClusterReader, ROLE_ARN_ANNOTATION } from '../k8s/cluster.js';
+import { IRSA_AUDIENCE } from '../auth/irsa.js';
+import { ROLE_ARN_ANNOTATION } from '../k8s/cluster.js';
 import type { CoreApi } from '../k8s/coreApi.js';
-import { ServiceAccountIssuer } from '../k8s/serviceAccountIssuer.js';
 import { loadProviderService, type MountRequestMessage } from '../server/proto.js';
-import { mount, type MountDependencies } from './mount.js';
-
-export interface PrimeSettings {
-  retryMode: 'standard' | 'adaptive';
-  maxAttempts: number;
-  fetchConcurrency: number;
-}
+import { createMountCore, type MountSettings } from './core.js';
 
 const NAMESPACE = 'provider-priming';
 const SERVICE_ACCOUNT = 'priming';
@@ -50,44 +35,39 @@ const OBJECTS = `
   objectType: ssmparameter
 `;
 
-/** Resolves with the number of files the made-up Mount rendered; rejects if any step of it failed. */
-export async function primeMountPath(settings: PrimeSettings): Promise<number> {
-  const requestHandler = inProcessAnswers();
-  const sts = new StsClients({ ...settings, requestHandler });
-  const pool = new AwsClientPool({ ...settings, requestHandler });
+/**
+ * Resolves with the number of files the made-up Mount rendered; rejects if any step of it failed. Its pipeline is
+ * built as the provider's is (src/mount/core.ts), from the provider's settings, with caches of one entry: the
+ * made-up SecretProviderClass is within any limit, and the checks themselves still run.
+ */
+export async function primeMountPath(settings: MountSettings, jmesPathWorker: URL): Promise<number> {
   // A signing key of its own, as a cluster's issuer has: the token is verified as every pod's is.
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const coreApi = primingCoreApi(publicKey);
-  const cluster = new KubeClusterReader(() => Promise.resolve(coreApi), { serviceAccountTtlMs: 1000, maxEntries: 1 });
-  const tokens = new TokenVerifier(new ServiceAccountIssuer(() => Promise.resolve(coreApi)), { maxEntries: 1 });
-  const irsa = new CachingIdentityResolver(
-    new IrsaResolver(cluster, sts, tokens),
-    new CredentialCache({ maxEntries: 1, maxEntriesPerNamespace: 1, refreshMarginMs: 0, obtainTimeoutMs: 10_000 }),
-    new RoleChainer(sts),
+  const core = createMountCore(
+    {
+      ...settings,
+      serviceAccountCacheSize: 1,
+      credentialCacheSize: 1,
+      credentialCacheNamespaceSize: 1,
+      maxAnswerBytes: Number.MAX_SAFE_INTEGER,
+      maxObjects: Number.MAX_SAFE_INTEGER,
+    },
+    {
+      coreApi: () => Promise.resolve(coreApi),
+      awsRequestHandler: inProcessAnswers(),
+      // Never started: the priming objects have no jmesPath.
+      jmesPathWorker,
+      providerRegion: REGION,
+    },
   );
-  const deps: MountDependencies = {
-    cluster,
-    irsa,
-    // Not primed: Pod Identity calls its agent with fetch, whose undici every provider would then hold (~4 MB).
-    podIdentity: irsa,
-    pool,
-    batchSupport: new BatchSupportStore({ max: 1 }),
-    providerRegion: REGION,
-    fetchConcurrency: settings.fetchConcurrency,
-    sharedFetches: new SharedCalls(),
-    jmesPath: { extract: () => Promise.reject(new Error('the priming objects have no jmesPath')) },
-    // The made-up SecretProviderClass is within any limit; the checks themselves still run.
-    maxAnswerBytes: Number.MAX_SAFE_INTEGER,
-    maxObjects: Number.MAX_SAFE_INTEGER,
-  };
   try {
-    const { response } = await mount(primingRequest(privateKey), deps, new AbortController().signal);
+    const { response } = await core.mount(primingRequest(privateKey), new AbortController().signal);
     // As the server would answer it: the protobuf encoding is part of every Mount too.
     loadProviderService().Mount!.responseSerialize(response);
     return response.files.length;
   } finally {
-    pool.destroy();
-    sts.destroy();
+    await core.close();
   }
 }
 

@@ -1,4 +1,4 @@
-import { isKnownRegion } from '../aws/regions.js';
+import { isKnownRegion } from '../config/regions.js';
 import { unknownRegion } from '../config/parameters.js';
 import type { MountConfig } from '../config/types.js';
 import { invalidSpc, ProviderError } from '../errors.js';

@@ -4,7 +4,7 @@ export type { Logger };
 
 const CENSOR = '[redacted]';
 /** Fields censored at the top of a log line. */
-const SECRET_FIELDS = new Set(['token', 'tokens', 'credentials']);
+const SECRET_FIELDS: ReadonlySet<string> = new Set(['token', 'tokens', 'credentials']);
 /** Fields censored one level down, inside any field of a log line (an error, a request, a config). */
 const NESTED_SECRET_FIELDS = ['token', 'credentials', 'secretAccessKey', 'sessionToken'];
 

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration, type LabelValues } from 'prom-client';
-import { regionLabel } from '../aws/regions.js';
+import { regionLabel } from '../config/regions.js';
 
-const REGION_LABELS = new Set(['region', 'failover_region']);
+const REGION_LABELS: ReadonlySet<string> = new Set(['region', 'failover_region']);
 
 /**
  * A counter whose region labels only take regions the AWS SDK lists, anything else `other`: a region comes from a

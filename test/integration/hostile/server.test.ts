@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isKnownRegion } from '../../../src/aws/regions.js';
+import { isKnownRegion } from '../../../src/config/regions.js';
 import { ERROR_CODE_METADATA } from '../../../src/server/status.js';
 import { mountRequest } from '../../fixtures/mountRequest.js';
 import { startFaultProxy, type FaultProxy } from '../../harness/faultProxy.js';

@@ -1,16 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { parseObjectsCached } from '../../../src/config/objectsCache.js';
+import { ObjectsCache } from '../../../src/config/objectsCache.js';
 import { parseObjects, type ObjectsContext } from '../../../src/config/objects.js';
 import { ProviderError } from '../../../src/errors.js';
 
 const yaml = '- objectName: db\n  objectType: secretsmanager\n- objectName: /app/flag\n  objectType: ssmparameter\n';
 const ctx = { region: 'us-east-1', translation: '_', defaultMode: 0o644 } as const;
+const parseObjectsCached = new ObjectsCache().parse;
 
-describe('parseObjectsCached', () => {
+describe('ObjectsCache', () => {
   it('answers what parseObjects answers, once per text and context', () => {
     const first = parseObjectsCached(yaml, ctx);
     expect(first).toEqual(parseObjects(yaml, ctx));
     expect(parseObjectsCached(yaml, { ...ctx })).toBe(first);
+  });
+
+  it('each cache is its own: one pipeline never serves what another parsed', () => {
+    const first = parseObjectsCached(yaml, ctx);
+    expect(new ObjectsCache().parse(yaml, ctx)).not.toBe(first);
   });
 
   it('a different context is a different parse', () => {

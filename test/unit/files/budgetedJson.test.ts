@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { budgetedJson as written, type JsonBudgets } from '../../../src/files/budgetedJson.js';
-import { searchJmesPath } from '../../../src/files/jmes.js';
+import { searchJmesPath } from '../../../src/config/jmes.js';
 
 const WIDE = { maxValues: 1_000_000, maxBytes: 64 * 1024 * 1024 };
 

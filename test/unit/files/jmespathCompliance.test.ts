@@ -1,11 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { jmesPathSyntaxError, searchJmesPath } from '../../../src/files/jmes.js';
+import { jmesPathSyntaxError, searchJmesPath } from '../../../src/config/jmes.js';
 
 /**
  * The JMESPath compliance suite (format of jmespath.test: groups of {given, cases}), run against the library
- * behind src/files/jmes.ts. See test/fixtures/jmespath/README.md for where the cases come from.
+ * behind src/config/jmes.ts. See test/fixtures/jmespath/README.md for where the cases come from.
  */
 interface ComplianceCase {
   expression: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkFilePath, checkUniquePaths, translatePath, unsafePathReason } from '../../../src/files/paths.js';
+import { checkFilePath, checkUniquePaths, translatePath, unsafePathReason } from '../../../src/config/paths.js';
 import { ProviderError } from '../../../src/errors.js';
 
 describe('translatePath', () => {

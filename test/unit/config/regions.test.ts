@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isKnownRegion, regionLabel } from '../../../src/aws/regions.js';
+import { isKnownRegion, regionLabel } from '../../../src/config/regions.js';
 import { ProviderMetrics } from '../../../src/observability/metrics.js';
 
 describe('known regions (the AWS SDK partition data)', () => {
