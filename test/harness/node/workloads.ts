@@ -85,6 +85,8 @@ export interface AppPodOptions {
   spc: string;
   /** Environment from a synced Kubernetes Secret: name → {secret, key}. */
   secretEnv?: Record<string, { secret: string; key: string }>;
+  /** Print one frame, then sleep: for many pods at once on a small machine. */
+  printOnce?: boolean;
 }
 
 /**
@@ -94,15 +96,13 @@ export interface AppPodOptions {
  */
 export function appPod(o: AppPodOptions): V1Pod {
   const envNames = Object.keys(o.secretEnv ?? {});
-  const script = [
-    'while true; do',
-    '  echo "--- begin"',
-    `  for f in ${MOUNT_PATH}/*; do echo "file:\${f##*/}=$(cat "$f")"; done`,
-    ...envNames.map((n) => `  echo "env:${n}=$${n}"`),
-    '  echo "--- end"',
-    '  sleep 1',
-    'done',
-  ].join('\n');
+  const frame = [
+    'echo "--- begin"',
+    `for f in ${MOUNT_PATH}/*; do echo "file:\${f##*/}=$(cat "$f")"; done`,
+    ...envNames.map((n) => `echo "env:${n}=$${n}"`),
+    'echo "--- end"',
+  ];
+  const script = o.printOnce ? [...frame, 'exec sleep 3600'].join('\n') : ['while true; do', ...frame, 'sleep 1', 'done'].join('\n');
   return {
     metadata: { name: o.name, namespace: o.namespace, labels: { app: o.name } },
     spec: {
