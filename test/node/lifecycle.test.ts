@@ -65,7 +65,7 @@ describe('the chart through its life on a node', () => {
 
     await putSecretValue(REGION, 'LifeSecret', 'life-v2');
     for (const pod of ['before', 'during']) {
-      const view = await waitForView(NAMESPACE, pod, (v) => v.files.LifeSecret === 'life-v2', 90_000);
+      const view = await waitForView(NAMESPACE, pod, (v) => v.files.LifeSecret === 'life-v2', 150_000);
       expect(view.files).toEqual({ LifeSecret: 'life-v2' });
     }
   });
