@@ -198,6 +198,10 @@ export async function startNode(binaries: PeerBinaries): Promise<StartedNode> {
       providerVolume,
       faultProxyPort: await freePort(),
       rotationPollSeconds: ROTATION_POLL_SECONDS,
+      processes: {
+        pids: [kubelet.process, containerd.process, driver].map((p) => p.child.pid).filter((pid): pid is number => pid !== undefined),
+        containerdSocket: containerd.socket,
+      },
     };
     console.log(`[node] ${NODE_NAME} Ready, driver registered, images imported: ${Date.now() - started} ms (run dir ${runDir})`);
     return { peers, info, teardown };

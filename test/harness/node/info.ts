@@ -22,6 +22,8 @@ export interface NodeInfo {
   faultProxyPort: number;
   /** The driver's --rotation-poll-interval in seconds. */
   rotationPollSeconds: number;
+  /** kubelet's, containerd's and the driver's pids, and containerd's socket (which its shims name). */
+  processes: { pids: number[]; containerdSocket: string };
 }
 
 declare module 'vitest' {
