@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -6,6 +7,8 @@ import { promisify } from 'node:util';
 import { startPeer, waitReady, type PeerProcess } from '../start/process.js';
 
 const run = promisify(execFile);
+
+const SHIM_SOCKET_DIR = '/run/containerd/s';
 
 /** containerd's CRI namespace: what kubelet sees, and where images must be imported. */
 export const CRI_NAMESPACE = 'k8s.io';
@@ -30,6 +33,11 @@ export interface RunningContainerd {
   importImage(archive: string, baseName: string): Promise<void>;
   /** Pids of this containerd's shims (they outlive containerd when a container still runs). */
   shimPids(): number[];
+  /**
+   * The sockets of this containerd's shims: containerd 1.6 puts them in /run/containerd/s whatever its state dir, and
+   * a killed shim leaves its socket there.
+   */
+  shimSockets(): string[];
 }
 
 /**
@@ -73,6 +81,13 @@ export async function startContainerd(
       await ctr(['images', 'import', '--base-name', baseName, archive]);
     },
     shimPids: () => shimPidsOf(socket),
+    shimSockets: () =>
+      shimPidsOf(socket).flatMap((pid) => {
+        const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        const id = argv[argv.indexOf('-id') + 1];
+        // containerd 1.6's shim.SocketAddress: sha256 of <containerd address>/<namespace>/<id>.
+        return id ? [join(SHIM_SOCKET_DIR, createHash('sha256').update(join(socket, CRI_NAMESPACE, id)).digest('hex'))] : [];
+      }),
   };
 }
 
@@ -108,6 +123,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 
 [${cri}.containerd.runtimes.runc.options]
   BinaryName = ${JSON.stringify(o.runc)}
+  # runc's state (default /run/containerd/runc) with ours.
+  Root = ${JSON.stringify(join(o.state, 'runc'))}
   SystemdCgroup = false
 
 [${cri}.cni]

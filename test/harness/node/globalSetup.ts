@@ -24,6 +24,7 @@ import { NODE_NAME, startKubelet, type RunningKubelet } from './kubelet.js';
 import type { NodeInfo } from './info.js';
 import { makeNodePki } from './pki.js';
 import { startPluginRegistrar, type PluginRegistrar } from './pluginRegistrar.js';
+import { nodeProcesses } from './egress.js';
 import { killPids, removePodCgroups, unmountBelow } from './teardown.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
@@ -61,10 +62,19 @@ export async function startNode(binaries: PeerBinaries): Promise<StartedNode> {
   const control: PeerProcess[] = [];
   let driver: PeerProcess | undefined;
   // Vitest exits on SIGINT/SIGTERM without running teardowns: process.ts SIGKILLs the peers on 'exit'; the shims
-  // (children of no peer) and the mounts need this too.
+  // and the containers (children of no peer: a container outlives its killed shim) need this too, then the mounts
+  // and the pod cgroups. Only synchronous work is possible here.
   const onExit = () => {
-    if (containerd) killPids(containerd.shimPids());
+    if (containerd) {
+      const sockets = containerd.shimSockets();
+      killPids(nodeProcesses([], containerd.socket));
+      for (const socket of sockets) rmSync(socket, { force: true });
+      // The killed processes leave their cgroups a moment later.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+    }
     unmountBelow(runDir);
+    removePodCgroups();
+    rmSync(runDir, { recursive: true, force: true });
   };
   process.once('exit', onExit);
 
@@ -83,7 +93,9 @@ export async function startNode(binaries: PeerBinaries): Promise<StartedNode> {
       await stopPeer(containerd.process);
       const shims = containerd.shimPids();
       if (shims.length > 0) problems.push(`killed ${shims.length} containerd shim(s) that outlived containerd`);
-      killPids(shims);
+      const sockets = containerd.shimSockets();
+      killPids(nodeProcesses(shims, containerd.socket));
+      for (const socket of sockets) rmSync(socket, { force: true });
     }
     await stopAllPeers();
     unmountBelow(runDir);

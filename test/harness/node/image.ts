@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { chmod, chown, copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import { promisify } from 'node:util';
@@ -185,9 +185,10 @@ export async function buildBusyboxImages(tools: ImageTools, outDir: string): Pro
     await mkdir(join(rootfs, 'bin'));
     await copyFile(tools.busybox, join(rootfs, 'bin/busybox'));
     await chmod(join(rootfs, 'bin/busybox'), 0o755);
-    await run(join(rootfs, 'bin/busybox'), ['--install', '-s', join(rootfs, 'bin')]);
-    // --install links to the absolute path it ran from: point the links at the image's own busybox.
-    await run('sh', ['-c', `cd "$1/bin" && for f in *; do [ -L "$f" ] && ln -sf busybox "$f"; done; true`, 'sh', rootfs]);
+    // Its applets as links to it (what `busybox --install -s` makes); the machine's copy lists them, as running the
+    // fresh copy could race a concurrent fork that still holds it open for writing (ETXTBSY).
+    const { stdout } = await run(tools.busybox, ['--list']);
+    for (const applet of stdout.split('\n').filter((a) => a && a !== 'busybox')) await symlink('busybox', join(rootfs, 'bin', applet));
     await mkdir(join(rootfs, 'tmp'));
     await chmod(join(rootfs, 'tmp'), 0o1777);
     const env = [`PATH=${BASE_PATH}`];
