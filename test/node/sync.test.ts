@@ -71,6 +71,13 @@ describe('sync to a Kubernetes Secret', () => {
     expect(Buffer.from(secret.data!.username!, 'base64').toString()).toBe('carol');
     expect(Buffer.from(secret.data!.param!, 'base64').toString()).toBe('param-sync');
 
+    // The driver creates the Secret without an owner; its patcher (every 5 s) gives it the pod's owners (here the
+    // Deployment's ReplicaSet). Deleted before that, the pod is gone when the patcher looks it up, and the Secret stays
+    // owned by nothing (driver v1.6): wait for the owner, as a user's delete minutes later would find it.
+    await waitFor('the synced Secret is owned by the ReplicaSet', async () => {
+      const owners = (await coreV1().readNamespacedSecret({ namespace: NAMESPACE, name: 'synced' })).metadata?.ownerReferences ?? [];
+      return owners.some((o) => o.kind === 'ReplicaSet' && o.name.startsWith('sync-')) ? true : undefined;
+    });
     await apps.deleteNamespacedDeployment({ namespace: NAMESPACE, name: 'sync', propagationPolicy: 'Background' });
     // The Deployment's ReplicaSet and pod go (garbage collector), the pod's SecretProviderClassPodStatus with it,
     // and the synced Secret it owns last.
