@@ -25,7 +25,7 @@ import type { NodeInfo } from './info.js';
 import { makeNodePki } from './pki.js';
 import { startPluginRegistrar, type PluginRegistrar } from './pluginRegistrar.js';
 import { nodeProcesses } from './egress.js';
-import { killPids, removePodCgroups, unmountBelow } from './teardown.js';
+import { killPids, removeNodeHostFiles, removePodCgroups, unmountBelow } from './teardown.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 
@@ -74,6 +74,7 @@ export async function startNode(binaries: PeerBinaries): Promise<StartedNode> {
     }
     unmountBelow(runDir);
     removePodCgroups();
+    if (containerd) removeNodeHostFiles();
     rmSync(runDir, { recursive: true, force: true });
   };
   process.once('exit', onExit);
@@ -99,6 +100,7 @@ export async function startNode(binaries: PeerBinaries): Promise<StartedNode> {
     }
     await stopAllPeers();
     unmountBelow(runDir);
+    if (containerd) removeNodeHostFiles();
     const cgroups = removePodCgroups();
     if (cgroups.length > 0) problems.push(`pod cgroups still in use: ${cgroups.join(', ')}`);
     process.removeListener('exit', onExit);

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Mount points at or below `dir` in this process's namespace, deepest first. */
@@ -64,6 +64,24 @@ export function killPids(pids: number[]): void {
       process.kill(pid, 'SIGKILL');
     } catch {
       // Already gone.
+    }
+  }
+}
+
+/**
+ * What kubelet and containerd put on fixed host paths whatever their root and state directories: kubelet's device
+ * manager socket (/var/lib/kubelet/device-plugins/kubelet.sock) and containerd 1.6's directories for shim sockets and
+ * fifos (/run/containerd/s, /run/containerd/fifo). Removes the socket, and each directory that is empty (another
+ * kubelet's or containerd's files stay).
+ */
+export function removeNodeHostFiles(): void {
+  const dir = '/var/lib/kubelet/device-plugins';
+  rmSync(join(dir, 'kubelet.sock'), { force: true });
+  for (const path of [dir, '/var/lib/kubelet', '/run/containerd/s', '/run/containerd/fifo', '/run/containerd']) {
+    try {
+      rmdirSync(path);
+    } catch {
+      // Not empty (another kubelet's files) or already gone.
     }
   }
 }
