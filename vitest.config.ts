@@ -54,6 +54,21 @@ export default defineConfig({
           sequence: { groupOrder: 1 },
         },
       },
+      {
+        test: {
+          name: 'node',
+          include: ['test/node/**/*.test.ts'],
+          // A node of its own: kubelet, containerd, the control plane, the image built from the Dockerfile's steps.
+          globalSetup: ['test/harness/node/globalSetup.ts'],
+          setupFiles: ['test/harness/node/setup.ts'],
+          // One node: files take turns, each installing the chart and removing it again.
+          fileParallelism: false,
+          testTimeout: 240_000,
+          hookTimeout: 300_000,
+          // Last: real pods on a 2-core machine compete with every other tier's timing.
+          sequence: { groupOrder: 2 },
+        },
+      },
     ],
   },
 });

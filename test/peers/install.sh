@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the test peers (moto, etcd, kube-apiserver, kube-controller-manager, the Secrets Store CSI driver,
-# helm, the image's Node.js) into one cache directory outside the repo, each keyed by its pinned version, and reuses what is already
-# there.
+# Installs the test peers (moto, etcd, kube-apiserver, kube-controller-manager, kubelet, kube-scheduler, the Secrets
+# Store CSI driver, helm, the image's Node.js) into one cache directory outside the repo, each keyed by its pinned
+# version, and reuses what is already there. The test node's runtime (containerd, runc, the CNI loopback plugin,
+# busybox, umoci) comes from Debian's packages, installed by apt-get when missing.
 # Prints the environment a test run needs (KEY=VALUE lines) on its last lines when called with --print-env.
 set -euo pipefail
 
@@ -103,6 +104,33 @@ install_kube_apiserver() { build_kube_command "$1" kube-apiserver; }
 # Only for its garbage collector: the test cluster's owner references are honoured, as in a real cluster.
 install_kube_controller_manager() { build_kube_command "$1" kube-controller-manager; }
 
+# The test node's kubelet and the scheduler that places its DaemonSet pods: the same wrapper module and flags as
+# kube-apiserver, so most packages come from GOCACHE.
+install_kubelet() { build_kube_command "$1" kubelet; }
+install_kube_scheduler() { build_kube_command "$1" kube-scheduler; }
+
+# The node's runtime, from the distribution as a user's node gets it. Debian's containerd 1.6 serves kubelet 1.36
+# through kubelet's fallback for the RuntimeConfig call it lacks (versions.env).
+install_debian_packages() {
+  local missing=() pkg
+  for pkg in $DEBIAN_PACKAGES; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  if ((${#missing[@]} == 0)); then return 0; fi
+  if ((EUID != 0)); then
+    log "the test node needs the Debian packages ${missing[*]}: run as root, or apt-get install them"
+    exit 1
+  fi
+  log "apt-get install ${missing[*]}"
+  # Only the binaries are wanted: no service may start (the test node runs its own containerd).
+  local policy=/usr/sbin/policy-rc.d placed=''
+  if [[ ! -e $policy ]]; then printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && placed=1; fi
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2; then
+    apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2
+  fi
+  if [[ -n $placed ]]; then rm -f "$policy"; fi
+}
+
 # The driver imports monis.app/mlog, which the Go module proxy does not serve (403), so `go install` cannot
 # build it; a wrapper module replaces it with a stand-in of ours for the five names the driver calls.
 install_csi_driver() {
@@ -173,6 +201,8 @@ moto_dir="$cache/moto-$MOTO_VERSION"
 etcd_dir="$cache/etcd-$ETCD_VERSION"
 kube_dir="$cache/kube-apiserver-$KUBERNETES_VERSION"
 kcm_dir="$cache/kube-controller-manager-$KUBERNETES_VERSION"
+kubelet_dir="$cache/kubelet-$KUBERNETES_VERSION"
+scheduler_dir="$cache/kube-scheduler-$KUBERNETES_VERSION"
 csi_dir="$cache/secrets-store-csi-driver-$CSI_DRIVER_VERSION"
 helm_dir="$cache/helm-$HELM_VERSION"
 image_node_dir="$cache/node-$IMAGE_NODE_VERSION"
@@ -185,6 +215,9 @@ build kube-controller-manager "$kcm_dir" install_kube_controller_manager
 build secrets-store-csi-driver "$csi_dir" install_csi_driver
 build helm "$helm_dir" install_helm
 build image-node "$image_node_dir" install_image_node
+build kubelet "$kubelet_dir" install_kubelet
+build kube-scheduler "$scheduler_dir" install_kube_scheduler
+install_debian_packages
 
 if [[ "${1:-}" == "--print-env" ]]; then
   echo "PEER_MOTO_SERVER=$moto_dir/venv/bin/moto_server"
@@ -194,5 +227,14 @@ if [[ "${1:-}" == "--print-env" ]]; then
   echo "PEER_CSI_DRIVER=$csi_dir/bin/secrets-store-csi-driver"
   echo "PEER_HELM=$helm_dir/bin/helm"
   echo "PEER_IMAGE_NODE=$image_node_dir/package/bin/node"
+  echo "PEER_KUBELET=$kubelet_dir/bin/kubelet"
+  echo "PEER_KUBE_SCHEDULER=$scheduler_dir/bin/kube-scheduler"
+  echo "PEER_CONTAINERD=$(command -v containerd)"
+  echo "PEER_CONTAINERD_SHIM_DIR=$(dirname "$(command -v containerd-shim-runc-v2)")"
+  echo "PEER_CTR=$(command -v ctr)"
+  echo "PEER_RUNC=$(PATH=$PATH:/usr/sbin:/sbin command -v runc)"
+  echo "PEER_CNI_BIN_DIR=/usr/lib/cni"
+  echo "PEER_BUSYBOX=$(command -v busybox)"
+  echo "PEER_UMOCI=$(command -v umoci)"
   echo "PEER_GOMODCACHE=$GOMODCACHE"
 fi

@@ -11,6 +11,18 @@ export interface PeerBinaries {
   helm: string;
   /** The Node.js the image runs (versions.env IMAGE_NODE_VERSION). */
   imageNode: string;
+  /** The test node: kubelet and kube-scheduler (built like kube-apiserver), containerd, runc, CNI plugins (Debian). */
+  kubelet: string;
+  kubeScheduler: string;
+  containerd: string;
+  /** Where containerd-shim-runc-v2 is: containerd finds its shim on PATH. */
+  containerdShimDir: string;
+  ctr: string;
+  runc: string;
+  cniBinDir: string;
+  /** Static busybox and umoci: the node's test and pause images. */
+  busybox: string;
+  umoci: string;
   gomodcache: string;
 }
 
@@ -24,6 +36,15 @@ const keys = {
   PEER_CSI_DRIVER: 'csiDriver',
   PEER_HELM: 'helm',
   PEER_IMAGE_NODE: 'imageNode',
+  PEER_KUBELET: 'kubelet',
+  PEER_KUBE_SCHEDULER: 'kubeScheduler',
+  PEER_CONTAINERD: 'containerd',
+  PEER_CONTAINERD_SHIM_DIR: 'containerdShimDir',
+  PEER_CTR: 'ctr',
+  PEER_RUNC: 'runc',
+  PEER_CNI_BIN_DIR: 'cniBinDir',
+  PEER_BUSYBOX: 'busybox',
+  PEER_UMOCI: 'umoci',
   PEER_GOMODCACHE: 'gomodcache',
 } as const satisfies Record<string, keyof PeerBinaries>;
 
@@ -50,7 +71,7 @@ export async function locatePeers(): Promise<PeerBinaries> {
   for (const [key, field] of Object.entries(keys)) {
     const path = found[field];
     if (!path) throw new Error(`${installer} --print-env printed no ${key}`);
-    accessSync(path, field === 'gomodcache' ? constants.R_OK : constants.X_OK);
+    accessSync(path, field === 'gomodcache' || field === 'cniBinDir' || field === 'containerdShimDir' ? constants.R_OK : constants.X_OK);
   }
   return found as PeerBinaries;
 }

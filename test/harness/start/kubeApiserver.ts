@@ -27,11 +27,25 @@ export interface RunningKubeApiserver {
  */
 export const CONTROLLER_MANAGER_USER = 'system:kube-controller-manager';
 
+/** A user of the token file: the test node's kubelet and scheduler authenticate as theirs. */
+export interface TokenUser {
+  token: string;
+  name: string;
+  groups?: string[];
+}
+
+export interface KubeApiserverOptions {
+  users?: TokenUser[];
+  /** More flags, e.g. the client certificate the apiserver shows a kubelet. */
+  args?: string[];
+}
+
 export async function startKubeApiserver(
   binary: string,
   etcdUrl: string,
   runDir: string,
   logDir: string,
+  options: KubeApiserverOptions = {},
 ): Promise<RunningKubeApiserver> {
   const pki = await makeApiserverPki(join(runDir, 'pki'));
   const token = randomBytes(24).toString('hex');
@@ -39,7 +53,8 @@ export async function startKubeApiserver(
   const tokenFile = join(runDir, 'tokens.csv');
   await writeFile(
     tokenFile,
-    `${token},admin,admin-uid,"system:masters"\n${controllerManagerToken},${CONTROLLER_MANAGER_USER},kcm-uid\n`,
+    `${token},admin,admin-uid,"system:masters"\n${controllerManagerToken},${CONTROLLER_MANAGER_USER},kcm-uid\n` +
+      (options.users ?? []).map((u) => `${u.token},${u.name},${u.name}-uid,"${(u.groups ?? []).join(',')}"\n`).join(''),
     { mode: 0o600 },
   );
   const auditPolicyFile = join(runDir, 'audit-policy.yaml');
@@ -70,6 +85,7 @@ export async function startKubeApiserver(
       `--audit-policy-file=${auditPolicyFile}`,
       `--audit-log-path=${join(logDir, AUDIT_LOG)}`,
       '--audit-log-mode=blocking',
+      ...(options.args ?? []),
     ],
     join(logDir, 'kube-apiserver.log'),
   );

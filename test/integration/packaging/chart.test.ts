@@ -244,6 +244,19 @@ describe('helm template with custom values', () => {
     expect(parseFlags(c.args).providerVolume).toBe('/var/run/secrets-store-csi-providers');
   });
 
+  it('with hostNetwork, env and envFrom, runs in the node\'s network with that environment after AWS_REGION', async () => {
+    const env = [{ name: 'HTTPS_PROXY', value: 'http://127.0.0.1:3128' }, { name: 'NO_PROXY', value: '169.254.170.23' }];
+    const envFrom = [{ configMapRef: { name: 'provider-proxy' } }];
+    const objects = await template('hostnet', '--set', 'hostNetwork=true', '--set', 'awsRegion=eu-west-1',
+      '--set-json', `env=${JSON.stringify(env)}`, '--set-json', `envFrom=${JSON.stringify(envFrom)}`);
+    expect(one<DaemonSet>(objects, 'DaemonSet').spec.template.spec.hostNetwork).toBe(true);
+    const c = container(objects) as ReturnType<typeof container> & { envFrom?: unknown };
+    expect(c.env).toEqual([{ name: 'AWS_REGION', value: 'eu-west-1' }, ...env]);
+    expect(c.envFrom).toEqual(envFrom);
+    // The probes name the port, so they follow the pod to the node's address.
+    expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
+  });
+
   it('pins the image by digest when one is given', async () => {
     const digest = `sha256:${'a'.repeat(64)}`;
     const pinned = await template('pinned', '--set', `image.digest=${digest}`);

@@ -205,3 +205,33 @@ export function dockerignore(text: string): (path: string) => boolean {
     return regexes.some((r) => r.test(clean));
   };
 }
+
+/** A RUN's environment without network: npm installs from the cache `npm ci` filled on this machine. */
+export function offlineRunEnv(): Record<string, string | undefined> {
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    npm_config_cache: process.env.npm_config_cache ?? join(process.env.HOME ?? '/root', '.npm'),
+    npm_config_offline: 'true',
+    npm_config_update_notifier: 'false',
+  };
+}
+
+/**
+ * What the build takes from the runtime image (ARG RUNTIME_IMAGE): its Node.js, here `nodeDir`, a release of the same
+ * major from the npm registry's node-linux-<arch> package.
+ */
+export function runtimeImageFiles(dockerfile: string, nodeDir: string): Record<string, Record<string, string>> {
+  const arg = parseDockerfile(dockerfile).find((i) => i.keyword === 'ARG' && i.rest.startsWith('RUNTIME_IMAGE='));
+  if (!arg) throw new Error('the Dockerfile declares no ARG RUNTIME_IMAGE=<image>');
+  return { [arg.rest.slice('RUNTIME_IMAGE='.length)]: { '/nodejs': nodeDir } };
+}
+
+/** The build's RUN that fills the compile cache: its node (relative to WORKDIR), node options, directory and users. */
+export function compileCacheRun(build: Stage): { node: string; options: string[]; dir: string; uids: number[] } {
+  const fill = build.runs.find((r) => r.includes('scripts/compile-cache.mjs'));
+  const match = /^(\S+\/node)((?: --\S+)*) scripts\/compile-cache\.mjs (\S+)((?: \d+)+)$/.exec(fill ?? '');
+  if (!match) throw new Error(`the build stage has no RUN <node> [options] scripts/compile-cache.mjs <dir> <uid…>: ${fill}`);
+  const [, node, options, dir, uids] = match as unknown as [string, string, string, string, string];
+  return { node, options: options.trim().split(' '), dir, uids: uids.trim().split(' ').map(Number) };
+}

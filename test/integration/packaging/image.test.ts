@@ -16,7 +16,7 @@ import { usePodIdentityAgent } from '../../harness/podIdentityAgent.js';
 import { startProvider } from '../../harness/provider.js';
 import { startFaultProxy } from '../../harness/faultProxy.js';
 import { issuedAccessKeys } from '../identity/support.js';
-import { build, dockerignore, runIn, type Stage } from './dockerfile.js';
+import { build, compileCacheRun, dockerignore, offlineRunEnv, runIn, runtimeImageFiles, type Stage } from './dockerfile.js';
 import { ROOT, container, parseManifest } from './support.js';
 
 const run = promisify(execFile);
@@ -28,22 +28,7 @@ let stages: Stage[];
 let runtime: Stage;
 let version: string;
 /** No network: npm installs from the cache `npm ci` filled before the tests. */
-const runEnv = {
-  PATH: process.env.PATH,
-  HOME: process.env.HOME,
-  npm_config_cache: process.env.npm_config_cache ?? join(process.env.HOME ?? '/root', '.npm'),
-  npm_config_offline: 'true',
-  npm_config_update_notifier: 'false',
-};
-
-/** The build's RUN that fills the compile cache: its node (relative to WORKDIR), node options, directory and users. */
-function compileCacheRun(build: Stage): { node: string; options: string[]; dir: string; uids: number[] } {
-  const fill = build.runs.find((r) => r.includes('scripts/compile-cache.mjs'));
-  const match = /^(\S+\/node)((?: --\S+)*) scripts\/compile-cache\.mjs (\S+)((?: \d+)+)$/.exec(fill ?? '');
-  if (!match) throw new Error(`the build stage has no RUN <node> [options] scripts/compile-cache.mjs <dir> <uid…>: ${fill}`);
-  const [, node, options, dir, uids] = match as unknown as [string, string, string, string, string];
-  return { node, options: options.trim().split(' '), dir, uids: uids.trim().split(' ').map(Number) };
-}
+const runEnv = offlineRunEnv();
 
 /** The runtime stage's ENV, its paths mapped into the stage's directory as the files are. */
 function runtimeEnv(): Record<string, string> {
@@ -77,8 +62,7 @@ beforeAll(async () => {
     buildArgs: { VERSION: version },
     runEnv,
     isIgnored: dockerignore(await readFile(join(ROOT, '.dockerignore'), 'utf8')),
-    // What the build takes from the runtime image: its Node.js, here the pinned release of the same major.
-    imageFiles: { 'gcr.io/distroless/nodejs22-debian12:nonroot': { '/nodejs': dirname(dirname(peers.binaries.imageNode)) } },
+    imageFiles: runtimeImageFiles(await readFile(join(ROOT, 'Dockerfile'), 'utf8'), dirname(dirname(peers.binaries.imageNode))),
   });
   runtime = stages.at(-1) as Stage;
 }, 300_000);

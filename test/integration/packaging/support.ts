@@ -1,13 +1,8 @@
-import { execFile } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { request } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
+import { driverChartDir as helmDriverChartDir, prepareHelm as prepareHelmWith, type Helm } from '../../harness/helm.js';
 import { usePeers } from '../../harness/peers.js';
-
-const run = promisify(execFile);
 
 /** Values that change every key the DaemonSet and the ClusterRole read, as an ASCP user might set them. */
 export const CUSTOM_VALUES = {
@@ -42,43 +37,16 @@ export const CUSTOM_VALUES = {
 };
 
 export const ROOT = new URL('../../../', import.meta.url).pathname;
-export const CHART_DIR = join(ROOT, 'charts/aws-secrets-csi-provider');
+export { CHART_DIR, type Helm } from '../../harness/helm.js';
 const peers = usePeers();
 
 /** The driver's upstream chart, from the driver's source the peers installer keeps (the version it builds). */
-export async function driverChartDir(): Promise<string> {
-  const versions = await readFile(join(ROOT, 'test/peers/versions.env'), 'utf8');
-  const version = /^CSI_DRIVER_VERSION=(\S+)$/m.exec(versions)?.[1];
-  if (!version) throw new Error('test/peers/versions.env has no CSI_DRIVER_VERSION');
-  return join(peers.gomodcache, `sigs.k8s.io/secrets-store-csi-driver@${version}/charts/secrets-store-csi-driver`);
+export function driverChartDir(): Promise<string> {
+  return helmDriverChartDir(peers.gomodcache);
 }
 
-export interface Helm {
-  /** Runs helm with its caches in a temporary home and nothing but the given kubeconfig. */
-  run(args: string[]): Promise<{ stdout: string; stderr: string }>;
-  /** A copy of the chart whose charts/ holds the driver's chart, as `helm dependency build` would leave it. */
-  chart: string;
-  cleanup(): Promise<void>;
-}
-
-export async function prepareHelm(): Promise<Helm> {
-  const dir = await mkdtemp(join(tmpdir(), 'packaging-'));
-  const env = {
-    PATH: process.env.PATH,
-    HOME: dir,
-    HELM_CACHE_HOME: join(dir, 'cache'),
-    HELM_CONFIG_HOME: join(dir, 'config'),
-    HELM_DATA_HOME: join(dir, 'data'),
-    KUBECONFIG: peers.kube.kubeconfigPath,
-  };
-  const helm = (args: string[]) =>
-    run(peers.binaries.helm, args, { env, maxBuffer: 16 * 1024 * 1024 }).catch((err: Error & { stderr?: string }) => {
-      throw new Error(`helm ${args.join(' ')} failed: ${err.stderr ?? ''}\n${err.message}`);
-    });
-  const chart = join(dir, 'aws-secrets-csi-provider');
-  await cp(CHART_DIR, chart, { recursive: true });
-  await helm(['package', await driverChartDir(), '--destination', join(chart, 'charts')]);
-  return { run: helm, chart, cleanup: () => rm(dir, { recursive: true, force: true }) };
+export function prepareHelm(): Promise<Helm> {
+  return prepareHelmWith({ helm: peers.binaries.helm, kubeconfigPath: peers.kube.kubeconfigPath, gomodcache: peers.gomodcache });
 }
 
 export interface KubeObject {

@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROLE_ANNOTATION } from '../fixtures/identity.js';
+import { createSecretProviderClass } from '../harness/csi/cluster.js';
+import { coreV1, createServiceAccount, ensureNamespace } from '../harness/kube.js';
+import { createSecret } from '../harness/moto.js';
+import { appPod, installProvider, waitForView, waitPodRunning, type InstalledProvider } from '../harness/node/workloads.js';
+import { usePodIdentityAgent } from '../harness/podIdentityAgent.js';
+import { freePort } from '../harness/start/net.js';
+
+const NAMESPACE = 'node-identity';
+// Started first (its beforeAll is registered before ours): the chart points the provider at it.
+const agent = usePodIdentityAgent();
+let provider: InstalledProvider;
+
+beforeAll(async () => {
+  provider = await installProvider('aws-provider', await freePort(), {
+    extraArgs: [`--pod-identity-endpoint-ipv4=${agent.ipv4Url}`, `--pod-identity-endpoint-ipv6=${agent.ipv6Url}`],
+  });
+  await ensureNamespace(NAMESPACE);
+});
+
+afterAll(async () => {
+  await coreV1().deleteNamespace({ name: NAMESPACE }).catch(() => undefined);
+  await provider?.uninstall().catch(() => undefined);
+  await provider?.proxy.close();
+  await provider?.helm.cleanup();
+});
+
+function claims(token: string): { aud: string[]; sub: string; 'kubernetes.io': { pod: { name: string } } } {
+  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as ReturnType<typeof claims>;
+}
+
+async function podWith(name: string, serviceAccountName: string, parameters: Record<string, string>): Promise<void> {
+  await createSecretProviderClass(NAMESPACE, name, { parameters });
+  await coreV1().createNamespacedPod({ namespace: NAMESPACE, body: appPod({ namespace: NAMESPACE, name, serviceAccountName, spc: name }) });
+  await waitPodRunning(NAMESPACE, name);
+}
+
+describe('identities on a real node', () => {
+  it("EKS Pod Identity: the agent (on loopback) gets the pod's kubelet-minted pods.eks.amazonaws.com token", async () => {
+    await createSecret('us-east-1', 'PodIdentitySecret', 'through-pod-identity');
+    await createServiceAccount(NAMESPACE, 'pi');
+    await podWith('pod-identity', 'pi', {
+      region: 'us-east-1',
+      usePodIdentity: 'true',
+      objects: '- objectName: PodIdentitySecret\n  objectType: secretsmanager\n',
+    });
+    const view = await waitForView(NAMESPACE, 'pod-identity', (v) => Object.keys(v.files).length > 0);
+    expect(view.files).toEqual({ PodIdentitySecret: 'through-pod-identity' });
+    const calls = agent.requests.filter((r) => r.issuedAccessKeyId !== undefined);
+    expect(calls.length).toBeGreaterThan(0);
+    const token = claims(calls[0]!.authorization!);
+    expect(token.aud).toEqual(['pods.eks.amazonaws.com']);
+    expect(token.sub).toBe(`system:serviceaccount:${NAMESPACE}:pi`);
+    expect(token['kubernetes.io'].pod.name).toBe('pod-identity');
+    // No web identity was exchanged: Pod Identity does not go through STS.
+    expect(provider.proxy.records.filter((r) => r.action === 'AssumeRoleWithWebIdentity' && r.roleArn?.endsWith('/pi'))).toEqual([]);
+  });
+
+  it('failover: with the primary region failing at the proxy, the pod gets the failover region\'s value', async () => {
+    await createSecret('us-east-1', 'FailoverSecret', 'from-primary');
+    await createSecret('us-east-2', 'FailoverSecret', 'from-failover');
+    await createServiceAccount(NAMESPACE, 'fo', { [ROLE_ANNOTATION]: 'arn:aws:iam::123456789012:role/fo' });
+    provider.proxy.setFault({ kind: 'status', status: 503, service: 'secretsmanager', region: 'us-east-1' });
+    try {
+      await podWith('failover', 'fo', {
+        region: 'us-east-1',
+        failoverRegion: 'us-east-2',
+        objects: '- objectName: FailoverSecret\n  objectType: secretsmanager\n',
+      });
+      const view = await waitForView(NAMESPACE, 'failover', (v) => Object.keys(v.files).length > 0);
+      expect(view.files).toEqual({ FailoverSecret: 'from-failover' });
+      const regions = provider.proxy.records.filter((r) => r.secretIds.includes('FailoverSecret')).map((r) => r.region);
+      expect(regions).toContain('us-east-1');
+      expect(regions).toContain('us-east-2');
+    } finally {
+      provider.proxy.clearFaults();
+    }
+  });
+});
