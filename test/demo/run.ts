@@ -14,7 +14,7 @@ import { mountRequest } from '../fixtures/mountRequest.js';
 import { readSpcFixture, withRealArns } from '../fixtures/spcFiles.js';
 import { startProvider } from '../harness/provider.js';
 import { startEtcd } from '../harness/start/etcd.js';
-import { locatePeers } from '../harness/start/installEnv.js';
+import { locateOnly } from '../harness/start/installEnv.js';
 import { startKubeApiserver } from '../harness/start/kubeApiserver.js';
 import { startMoto } from '../harness/start/moto.js';
 import { stopAllPeers } from '../harness/start/process.js';
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
   const logDir = join(runDir, 'logs');
   mkdirSync(logDir);
   try {
-    const binaries = await locatePeers();
+    const binaries = await locateOnly(['moto', 'etcd', 'kube-apiserver']);
     console.log('starting moto, etcd and kube-apiserver on 127.0.0.1 …');
     const moto = await startMoto(binaries.motoServer, logDir);
     const etcd = await startEtcd(binaries.etcd, runDir, logDir);

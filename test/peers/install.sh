@@ -4,7 +4,20 @@
 # version, and reuses what is already there. The test node's runtime (containerd, runc, the CNI loopback plugin,
 # busybox, umoci) comes from Debian's packages, installed by apt-get when missing.
 # Prints the environment a test run needs (KEY=VALUE lines) on its last lines when called with --print-env.
+# Peer names as arguments install (and print) only those, e.g. `install.sh moto etcd kube-apiserver` for the demo;
+# none installs every peer.
 set -euo pipefail
+
+PEERS='moto etcd kube-apiserver kube-controller-manager secrets-store-csi-driver helm image-node kubelet kube-scheduler debian-packages'
+print_env='' wanted=()
+for arg in "$@"; do
+  if [[ $arg == --print-env ]]; then print_env=1
+  elif [[ " $PEERS " == *" $arg "* ]]; then wanted+=("$arg")
+  else echo "install.sh: no peer named '$arg'; the peers are: $PEERS" >&2; exit 2
+  fi
+done
+# wants NAME: NAME was asked for, or no name was (every peer).
+wants() { ((${#wanted[@]} == 0)) || [[ " ${wanted[*]} " == *" $1 "* ]]; }
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=versions.env
@@ -207,34 +220,39 @@ csi_dir="$cache/secrets-store-csi-driver-$CSI_DRIVER_VERSION"
 helm_dir="$cache/helm-$HELM_VERSION"
 image_node_dir="$cache/node-$IMAGE_NODE_VERSION"
 
-build moto "$moto_dir" install_moto
-build etcd "$etcd_dir" install_etcd
-build kube-apiserver "$kube_dir" install_kube_apiserver
-# After kube-apiserver: it shares nearly all of its packages, already compiled in GOCACHE.
-build kube-controller-manager "$kcm_dir" install_kube_controller_manager
-build secrets-store-csi-driver "$csi_dir" install_csi_driver
-build helm "$helm_dir" install_helm
-build image-node "$image_node_dir" install_image_node
-build kubelet "$kubelet_dir" install_kubelet
-build kube-scheduler "$scheduler_dir" install_kube_scheduler
-install_debian_packages
+# peer NAME DIR FUNCTION: builds NAME when it was asked for.
+peer() { if wants "$1"; then build "$@"; fi; }
 
-if [[ "${1:-}" == "--print-env" ]]; then
-  echo "PEER_MOTO_SERVER=$moto_dir/venv/bin/moto_server"
-  echo "PEER_ETCD=$etcd_dir/bin/etcd"
-  echo "PEER_KUBE_APISERVER=$kube_dir/bin/kube-apiserver"
-  echo "PEER_KUBE_CONTROLLER_MANAGER=$kcm_dir/bin/kube-controller-manager"
-  echo "PEER_CSI_DRIVER=$csi_dir/bin/secrets-store-csi-driver"
-  echo "PEER_HELM=$helm_dir/bin/helm"
-  echo "PEER_IMAGE_NODE=$image_node_dir/package/bin/node"
-  echo "PEER_KUBELET=$kubelet_dir/bin/kubelet"
-  echo "PEER_KUBE_SCHEDULER=$scheduler_dir/bin/kube-scheduler"
-  echo "PEER_CONTAINERD=$(command -v containerd)"
-  echo "PEER_CONTAINERD_SHIM_DIR=$(dirname "$(command -v containerd-shim-runc-v2)")"
-  echo "PEER_CTR=$(command -v ctr)"
-  echo "PEER_RUNC=$(PATH=$PATH:/usr/sbin:/sbin command -v runc)"
-  echo "PEER_CNI_BIN_DIR=/usr/lib/cni"
-  echo "PEER_BUSYBOX=$(command -v busybox)"
-  echo "PEER_UMOCI=$(command -v umoci)"
+peer moto "$moto_dir" install_moto
+peer etcd "$etcd_dir" install_etcd
+peer kube-apiserver "$kube_dir" install_kube_apiserver
+# After kube-apiserver: it shares nearly all of its packages, already compiled in GOCACHE.
+peer kube-controller-manager "$kcm_dir" install_kube_controller_manager
+peer secrets-store-csi-driver "$csi_dir" install_csi_driver
+peer helm "$helm_dir" install_helm
+peer image-node "$image_node_dir" install_image_node
+peer kubelet "$kubelet_dir" install_kubelet
+peer kube-scheduler "$scheduler_dir" install_kube_scheduler
+if wants debian-packages; then install_debian_packages; fi
+
+if [[ -n $print_env ]]; then
+  if wants moto; then echo "PEER_MOTO_SERVER=$moto_dir/venv/bin/moto_server"; fi
+  if wants etcd; then echo "PEER_ETCD=$etcd_dir/bin/etcd"; fi
+  if wants kube-apiserver; then echo "PEER_KUBE_APISERVER=$kube_dir/bin/kube-apiserver"; fi
+  if wants kube-controller-manager; then echo "PEER_KUBE_CONTROLLER_MANAGER=$kcm_dir/bin/kube-controller-manager"; fi
+  if wants secrets-store-csi-driver; then echo "PEER_CSI_DRIVER=$csi_dir/bin/secrets-store-csi-driver"; fi
+  if wants helm; then echo "PEER_HELM=$helm_dir/bin/helm"; fi
+  if wants image-node; then echo "PEER_IMAGE_NODE=$image_node_dir/package/bin/node"; fi
+  if wants kubelet; then echo "PEER_KUBELET=$kubelet_dir/bin/kubelet"; fi
+  if wants kube-scheduler; then echo "PEER_KUBE_SCHEDULER=$scheduler_dir/bin/kube-scheduler"; fi
+  if wants debian-packages; then
+    echo "PEER_CONTAINERD=$(command -v containerd)"
+    echo "PEER_CONTAINERD_SHIM_DIR=$(dirname "$(command -v containerd-shim-runc-v2)")"
+    echo "PEER_CTR=$(command -v ctr)"
+    echo "PEER_RUNC=$(PATH=$PATH:/usr/sbin:/sbin command -v runc)"
+    echo "PEER_CNI_BIN_DIR=/usr/lib/cni"
+    echo "PEER_BUSYBOX=$(command -v busybox)"
+    echo "PEER_UMOCI=$(command -v umoci)"
+  fi
   echo "PEER_GOMODCACHE=$GOMODCACHE"
 fi
