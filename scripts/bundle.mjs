@@ -1,7 +1,7 @@
 // Bundles the provider (npm run bundle, after tsc): src/main.ts into dist/src/main.js and the chunks it loads on
 // demand (the AWS SDK and @kubernetes/client-node, dist/src/chunks), and the jmesPath worker's entry into
 // dist/src/files/jmespathWorker.js. The image ships these files alone. What each setting saves is measured in the
-// README's Performance section.
+// performance docs (docs/performance.md).
 import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { URL, fileURLToPath } from 'node:url';
