@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { mountRequest } from '../fixtures/mountRequest.js';
 import { readSpcFixture, withRealArns } from '../fixtures/spcFiles.js';
+import { irsaServiceAccountTokens } from '../harness/irsaServiceAccount.js';
 import { startProvider } from '../harness/provider.js';
 import { startEtcd } from '../harness/start/etcd.js';
 import { locateOnly } from '../harness/start/installEnv.js';
@@ -43,28 +43,6 @@ async function seedAws(motoUrl: string, region: string): Promise<Record<string, 
   return { SecretsManagerTest2: second.ARN! };
 }
 
-async function serviceAccountToken(kubeconfigPath: string): Promise<string> {
-  const config = new KubeConfig();
-  config.loadFromFile(kubeconfigPath);
-  const core = config.makeApiClient(CoreV1Api);
-  await core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
-  await core.createNamespacedServiceAccount({
-    namespace: NAMESPACE,
-    body: { metadata: { name: SERVICE_ACCOUNT, annotations: { 'eks.amazonaws.com/role-arn': ROLE_ARN } } },
-  });
-  const minted = await core.createNamespacedServiceAccountToken({
-    namespace: NAMESPACE,
-    name: SERVICE_ACCOUNT,
-    body: { spec: { audiences: ['sts.amazonaws.com'], expirationSeconds: 3600 } },
-  });
-  return JSON.stringify({
-    'sts.amazonaws.com': {
-      token: minted.status!.token,
-      expirationTimestamp: new Date(minted.status!.expirationTimestamp!).toISOString(),
-    },
-  });
-}
-
 async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   const runDir = mkdtempSync(join(tmpdir(), 'provider-demo-'));
@@ -80,7 +58,11 @@ async function main(): Promise<void> {
     const spc = readSpcFixture(SPC_FILE);
     const region = spc.parameters.region!;
     const arns = await seedAws(moto.url, region);
-    const tokens = await serviceAccountToken(kube.kubeconfigPath);
+    const tokens = await irsaServiceAccountTokens(kube.kubeconfigPath, {
+      namespace: NAMESPACE,
+      name: SERVICE_ACCOUNT,
+      roleArn: ROLE_ARN,
+    });
 
     const provider = await startProvider({
       kubeconfigPath: kube.kubeconfigPath,

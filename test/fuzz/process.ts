@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type * as grpc from '@grpc/grpc-js';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import fc from 'fast-check';
 import { mountRequest } from '../fixtures/mountRequest.js';
+import { irsaServiceAccountTokens } from '../harness/irsaServiceAccount.js';
 import { chartMemoryLimit, rssBytes } from '../harness/memory.js';
 import { startProvider, type RunningProvider } from '../harness/provider.js';
 import { startEtcd } from '../harness/start/etcd.js';
@@ -37,24 +37,6 @@ export interface ProcessFuzzResult {
   byShape: Map<string, Map<string, number>>;
   failures: string[];
   peakRssMiB: number;
-}
-
-async function serviceAccountTokens(kubeconfigPath: string): Promise<string> {
-  const config = new KubeConfig();
-  config.loadFromFile(kubeconfigPath);
-  const core = config.makeApiClient(CoreV1Api);
-  await core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
-  await core.createNamespacedServiceAccount({
-    namespace: NAMESPACE,
-    body: { metadata: { name: 'app', annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::123456789012:role/fuzz' } } },
-  });
-  const minted = await core.createNamespacedServiceAccountToken({
-    namespace: NAMESPACE,
-    name: 'app',
-    body: { spec: { audiences: ['sts.amazonaws.com'], expirationSeconds: 3600 } },
-  });
-  const expirationTimestamp = new Date(minted.status!.expirationTimestamp!).toISOString().replace(/\.\d+Z$/, 'Z');
-  return JSON.stringify({ 'sts.amazonaws.com': { token: minted.status!.token, expirationTimestamp } });
 }
 
 /** Why the provider is not serving as it must, or undefined. */
@@ -100,7 +82,11 @@ export async function fuzzProcess(runs: number, seed: number): Promise<ProcessFu
     const sm = new SecretsManagerClient({ region: REGION, endpoint: moto.url, credentials: { accessKeyId: 'fuzz', secretAccessKey: 'fuzz' } });
     await sm.send(new CreateSecretCommand({ Name: 'fuzz/normal', SecretString: 'normal-value' }));
     await sm.send(new CreateSecretCommand({ Name: JSON_SECRET, SecretString: JSON.stringify({ user: 'u', port: 5432 }) }));
-    const tokens = await serviceAccountTokens(kube.kubeconfigPath);
+    const tokens = await irsaServiceAccountTokens(kube.kubeconfigPath, {
+      namespace: NAMESPACE,
+      name: 'app',
+      roleArn: 'arn:aws:iam::123456789012:role/fuzz',
+    });
     provider = await startProvider({
       kubeconfigPath: kube.kubeconfigPath,
       entry: new URL('../../dist/src/main.js', import.meta.url).pathname,
