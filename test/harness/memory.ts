@@ -5,8 +5,17 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 
 /** The resident memory of a process (VmRSS), in bytes. */
 export function rssBytes(pid: number): number {
-  const kib = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  if (kib === undefined) throw new Error(`no VmRSS for pid ${pid}`);
+  return statusBytes(pid, 'VmRSS');
+}
+
+/** The peak resident memory of a process since it started (the kernel's high-water mark, VmHWM), in bytes. */
+export function peakRssBytes(pid: number): number {
+  return statusBytes(pid, 'VmHWM');
+}
+
+function statusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const kib = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  if (kib === undefined) throw new Error(`no ${field} for pid ${pid}`);
   return Number(kib) * 1024;
 }
 

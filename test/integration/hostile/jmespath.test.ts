@@ -4,12 +4,10 @@
  * Each is refused as the SecretProviderClass's fault, naming the object and the path, while the provider goes on
  * answering Version and other Mounts, and its memory stays within the chart's limit.
  */
-import { readFileSync } from 'node:fs';
 import { status } from '@grpc/grpc-js';
-import { parse } from 'yaml';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { procMemory } from '../../bench/measure.js';
 import { builtBundle } from '../../harness/builtBundle.js';
+import { chartMemoryLimit, peakRssBytes } from '../../harness/memory.js';
 import { createSecret } from '../../harness/moto.js';
 import { useMountEnvironment, type PodIdentityFixture } from '../../harness/mountEnvironment.js';
 
@@ -28,16 +26,6 @@ const HOSTILE = [
   // The library serializes the DAG itself: exponential time and memory inside to_string.
   { name: 'to_string of a doubled result', path: `${stages('[@,@]', 40)} | to_string(@)` },
 ];
-
-/** The chart's memory limit of the provider container, in MiB. */
-function chartMemoryLimitMiB(): number {
-  const values = parse(readFileSync(new URL('../../../charts/aws-secrets-csi-provider/values.yaml', import.meta.url), 'utf8')) as {
-    resources: { limits: { memory: string } };
-  };
-  const match = /^(\d+)Mi$/.exec(values.resources.limits.memory);
-  if (!match) throw new Error(`the chart's memory limit is not in Mi: ${values.resources.limits.memory}`);
-  return Number(match[1]);
-}
 
 async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; value: T }> {
   const started = performance.now();
@@ -114,8 +102,7 @@ describe('a hostile jmesPath', () => {
   }
 
   it("kept the provider's memory within the chart's limit throughout", () => {
-    const { hwmMb } = procMemory(env.provider.process.pid!);
-    expect(hwmMb).toBeLessThan(chartMemoryLimitMiB());
+    expect(peakRssBytes(env.provider.process.pid!)).toBeLessThan(chartMemoryLimit());
     expect(env.provider.output()).not.toContain(SECRET);
   });
 });

@@ -4,7 +4,6 @@
  * sends must not exhaust the node's provider, nor fail silently.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -23,13 +22,12 @@ import {
 } from '../../harness/kube.js';
 import { createSecret } from '../../harness/moto.js';
 import { usePeers } from '../../harness/peers.js';
+import { chartMemoryLimit, peakRssBytes } from '../../harness/memory.js';
 import { startProvider, type RunningProvider } from '../../harness/provider.js';
 import { IRSA_AUDIENCE, POD_IDENTITY_AUDIENCE, ROLE_ANNOTATION } from '../../fixtures/identity.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const BUNDLE = join(ROOT, 'dist/src/main.js');
-/** The chart's memory limit (charts/aws-secrets-csi-provider/values.yaml). */
-const CHART_MEMORY_LIMIT = 384 * 1024 * 1024;
 const REGION = 'eu-west-1';
 const NODE_REGION = 'ap-northeast-2';
 const IDLE = '1s';
@@ -65,13 +63,6 @@ function sample(text: string, series: string): number {
 /** Every series of the provider's own metrics, by its name and labels. */
 function providerSeries(text: string): Set<string> {
   return new Set(text.split('\n').filter((l) => l.startsWith('aws_provider_')).map((l) => l.slice(0, l.lastIndexOf(' '))));
-}
-
-/** Peak resident memory of the process since it started (the kernel's high-water mark). */
-function peakRss(provider: RunningProvider): number {
-  const kib = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${provider.process.pid}/status`, 'utf8'))?.[1];
-  if (kib === undefined) throw new Error(`no VmHWM for pid ${provider.process.pid}`);
-  return Number(kib) * 1024;
 }
 
 function failure(err: unknown): ServiceError {
@@ -307,8 +298,8 @@ describe("a provider's memory under a storm of large requests", () => {
     const counts = outcomes.reduce<Record<string, number>>((acc, o) => ({ ...acc, [o]: (acc[o] ?? 0) + 1 }), {});
     expect(Object.keys(counts).filter((o) => o !== 'ok' && o.endsWith('not from the provider')), JSON.stringify(counts)).toEqual([]);
     expect(counts.ok ?? 0, JSON.stringify(counts)).toBeGreaterThan(0);
-    const peak = peakRss(provider);
-    expect(peak, `peak RSS ${Math.round(peak / 2 ** 20)} MiB`).toBeLessThanOrEqual(CHART_MEMORY_LIMIT);
+    const peak = peakRssBytes(provider.process.pid!);
+    expect(peak, `peak RSS ${Math.round(peak / 2 ** 20)} MiB`).toBeLessThanOrEqual(chartMemoryLimit());
     const text = await metricsText(provider);
     // Every Mount waited for its turn (or ran out of time waiting), and none is left waiting.
     expect(sample(text, 'aws_provider_mount_queue_wait_seconds_count') + (counts['DEADLINE_EXCEEDED DeadlineExceeded'] ?? 0)).toBeGreaterThanOrEqual(1000);
