@@ -6,11 +6,11 @@ import { refusalError } from '../../src/files/jmespathWorkers.js';
 const CODES = Object.keys(ERROR_TABLE) as ErrorCode[];
 const HEADER = '| code | gRPC status | meaning | what to check |';
 
-/** The README's error table: the rows after its header and separator, up to the first line that is not a row. */
-function readmeRows(): string[] {
-  const lines = readFileSync(new URL('../../README.md', import.meta.url), 'utf8').split('\n');
+/** The error table of docs/troubleshooting.md: the rows after its header and separator, up to the first line that is not a row. */
+function docRows(): string[] {
+  const lines = readFileSync(new URL('../../docs/troubleshooting.md', import.meta.url), 'utf8').split('\n');
   const header = lines.indexOf(HEADER);
-  expect(header, `README.md has no line "${HEADER}"`).toBeGreaterThanOrEqual(0);
+  expect(header, `docs/troubleshooting.md has no line "${HEADER}"`).toBeGreaterThanOrEqual(0);
   const rows: string[] = [];
   for (const line of lines.slice(header + 2)) {
     if (!line.startsWith('|')) break;
@@ -20,13 +20,13 @@ function readmeRows(): string[] {
 }
 
 describe('the error table', () => {
-  it("is the README's error table: every code, in order, with its status, meaning and fix", () => {
+  it("is the error table of docs/troubleshooting.md: every code, in order, with its status, meaning and fix", () => {
     const expected = CODES.map((code) => {
       const { status, meaning, fix } = ERROR_TABLE[code];
       return `| \`${code}\` | ${statusName(status)} | ${meaning} | ${fix} |`;
     });
     // On a difference, the expected rows are the ones to paste under the header.
-    expect(readmeRows()).toEqual(expected);
+    expect(docRows()).toEqual(expected);
   });
 
   it.each(CODES)('gives %s its status, whoever makes the error', (code) => {
