@@ -1,0 +1,126 @@
+/**
+ * Wildcard objects (`/app/prod/*`, `prod/app/**`) for one region: every SSM parameter below a path through
+ * GetParametersByPath, every secret whose name starts with a prefix through BatchGetSecretValue with a `name` filter,
+ * page after page (NextToken). Each match keeps its own name, value and version. A wildcard stops at the first page
+ * that takes it past `maxMatches`, so an entry that matches too much costs a bounded number of calls.
+ */
+
+import { BatchGetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { GetParametersByPathCommand } from '@aws-sdk/client-ssm';
+import { describeObject, type ObjectSpec, type Wildcard } from '../config/types.js';
+import { ProviderError } from '../errors.js';
+import { toFetched } from './secretsManager.js';
+import { callKey } from './sharedCalls.js';
+import type { AwsAction, FetchedMember, Outcome, RegionContext } from './types.js';
+
+/** The most GetParametersByPath returns per page. */
+const PARAMETERS_PER_PAGE = 10;
+/** The most BatchGetSecretValue returns per page with Filters. */
+const SECRETS_PER_PAGE = 20;
+
+type WildcardSpec = Pick<ObjectSpec, 'index' | 'primary' | 'objectType'> & { wildcard: Wildcard };
+
+interface Page {
+  matches: FetchedMember[];
+  nextToken: string | undefined;
+}
+
+/** Every wildcard's matches from the region, one outcome per spec in order. */
+export function fetchWildcards(specs: readonly WildcardSpec[], ctx: RegionContext): Promise<Outcome[]> {
+  return Promise.all(specs.map((spec) => fetchWildcard(spec, ctx)));
+}
+
+async function fetchWildcard(spec: WildcardSpec, ctx: RegionContext): Promise<Outcome> {
+  const ssm = spec.objectType === 'ssmparameter';
+  const action: AwsAction = ssm ? 'GetParametersByPath' : 'BatchGetSecretValue (name filter)';
+  const matches: FetchedMember[] = [];
+  try {
+    let nextToken: string | undefined;
+    do {
+      const token = nextToken;
+      const page = await ctx.limit(() => (ssm ? parametersPage(spec.wildcard, token, ctx) : secretsPage(spec.wildcard, token, ctx)));
+      matches.push(...page.matches);
+      if (matches.length > ctx.maxMatches) return { ok: false, error: tooMany(spec, ctx), action };
+      nextToken = page.nextToken;
+    } while (nextToken);
+  } catch (error) {
+    return { ok: false, error, action };
+  }
+  if (matches.length === 0 && !spec.wildcard.allowEmpty) return { ok: false, error: noMatch(spec, ctx), action };
+  return { ok: true, fetched: { value: Buffer.alloc(0), version: '', members: matches } };
+}
+
+async function parametersPage(wildcard: Wildcard, nextToken: string | undefined, ctx: RegionContext): Promise<Page> {
+  const command = new GetParametersByPathCommand({
+    Path: wildcard.prefix,
+    Recursive: wildcard.recursive,
+    WithDecryption: true,
+    MaxResults: PARAMETERS_PER_PAGE,
+    NextToken: nextToken,
+  });
+  const answer = await ctx.clients.shared.run(
+    callKey('GetParametersByPath', command.input),
+    (signal) => ctx.clients.ssm.send(command, { abortSignal: signal }),
+    ctx.signal,
+  );
+  const matches = (answer.Parameters ?? []).flatMap((parameter): FetchedMember[] => {
+    const name = below(parameter.Name ?? '', wildcard);
+    if (name === undefined) return [];
+    const version = parameter.Version === undefined ? '' : String(parameter.Version);
+    return [{ name, value: Buffer.from(parameter.Value ?? '', 'utf8'), version }];
+  });
+  return { matches, nextToken: answer.NextToken };
+}
+
+async function secretsPage(wildcard: Wildcard, nextToken: string | undefined, ctx: RegionContext): Promise<Page> {
+  const command = new BatchGetSecretValueCommand({
+    Filters: [{ Key: 'name', Values: [wildcard.prefix] }],
+    MaxResults: SECRETS_PER_PAGE,
+    NextToken: nextToken,
+  });
+  const answer = await ctx.clients.shared.run(
+    callKey('BatchGetSecretValue', command.input),
+    (signal) => ctx.clients.secretsManager.send(command, { abortSignal: signal }),
+    ctx.signal,
+  );
+  // AWS's name filter matches prefixes without regard to case: only exact prefixes (and levels) are kept.
+  const matches = (answer.SecretValues ?? []).flatMap((entry): FetchedMember[] => {
+    const name = below(entry.Name ?? '', wildcard);
+    return name === undefined ? [] : [{ name, ...toFetched(entry) }];
+  });
+  return { matches, nextToken: answer.NextToken };
+}
+
+/**
+ * The name below the wildcard's path or after its prefix (leading `/` dropped), or undefined when it is not a match:
+ * another prefix, or deeper than one level for `*`.
+ */
+export function below(name: string, wildcard: Pick<Wildcard, 'prefix' | 'recursive'>): string | undefined {
+  if (!name.startsWith(wildcard.prefix)) return undefined;
+  const rest = name.slice(wildcard.prefix.length).replace(/^\/+/, '');
+  return wildcard.recursive || !rest.includes('/') ? rest : undefined;
+}
+
+function what(spec: WildcardSpec): string {
+  const { prefix, recursive } = spec.wildcard;
+  const depth = recursive ? 'at any depth' : 'one level down (** for any depth)';
+  return spec.objectType === 'ssmparameter'
+    ? `parameters under path ${prefix} ${depth}`
+    : `secrets whose name starts with "${prefix}", ${depth}`;
+}
+
+function tooMany(spec: WildcardSpec, ctx: RegionContext): ProviderError {
+  return new ProviderError(
+    'InvalidSecretProviderClass',
+    `${describeObject(spec)}: more than ${ctx.maxMatches} ${what(spec)} in ${ctx.region}, the most one objects entry ` +
+      'may write (--max-files-per-entry). Narrow the wildcard, or raise the flag.',
+  );
+}
+
+function noMatch(spec: WildcardSpec, ctx: RegionContext): ProviderError {
+  return new ProviderError(
+    'ObjectNotFound',
+    `${describeObject(spec)}: no ${what(spec)} in ${ctx.region} that the pod's role may read. Check objectName, ` +
+      'objectType and region, or set allowEmpty: true if an empty match is expected.',
+  );
+}
