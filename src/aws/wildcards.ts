@@ -52,7 +52,8 @@ async function fetchWildcard(spec: WildcardSpec, ctx: RegionContext): Promise<Ou
 
 async function parametersPage(wildcard: Wildcard, nextToken: string | undefined, ctx: RegionContext): Promise<Page> {
   const command = new GetParametersByPathCommand({
-    Path: wildcard.prefix,
+    // The path without its trailing "/", which GetParametersByPath does not take (the root aside).
+    Path: wildcard.prefix === '/' ? '/' : wildcard.prefix.slice(0, -1),
     Recursive: wildcard.recursive,
     WithDecryption: true,
     MaxResults: PARAMETERS_PER_PAGE,

@@ -26,7 +26,7 @@ export interface JmesPathEntry {
  * the directory of the entry's file name, named by its name below the path or after the prefix.
  */
 export interface Wildcard {
-  /** SSM: the path without its trailing `/` (`/` for the root). Secrets Manager: the name prefix. */
+  /** What every match's name starts with: an SSM path with its trailing `/` (`/app/prod/`), or a secret name prefix. */
   prefix: string;
   /** `**`: matches at any depth; `*`: only names with no further `/` below the prefix. */
   recursive: boolean;

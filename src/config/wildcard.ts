@@ -35,8 +35,7 @@ export function parseWildcard(
           `path), e.g. /app/prod/* or /app/prod/**. ${WILDCARD_HELP}`,
       );
     }
-    const prefix = before === '/' ? '/' : before.slice(0, -1);
-    return { wildcard: { prefix, recursive, translation }, name: prefix };
+    return { wildcard: { prefix: before, recursive, translation }, name: before.replace(/\/+$/, '') };
   }
   if (before === '') {
     throw invalidSpc(`${where}: a secret wildcard needs a name prefix before the "*" (e.g. prod/app/*), not every secret.`);

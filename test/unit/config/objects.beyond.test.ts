@@ -70,8 +70,8 @@ describe('wildcard objectNames', () => {
         '- {objectName: /*, objectType: ssmparameter, objectAlias: root}',
       ].join('\n'),
     );
-    expect(one).toMatchObject({ fileName: '_app_prod', wildcard: { prefix: '/app/prod', recursive: false, allowEmpty: false } });
-    expect(any).toMatchObject({ fileName: 'all', wildcard: { prefix: '/app/prod', recursive: true, allowEmpty: true } });
+    expect(one).toMatchObject({ fileName: '_app_prod', wildcard: { prefix: '/app/prod/', recursive: false, allowEmpty: false } });
+    expect(any).toMatchObject({ fileName: 'all', wildcard: { prefix: '/app/prod/', recursive: true, allowEmpty: true } });
     expect(root).toMatchObject({ fileName: 'root', wildcard: { prefix: '/', recursive: false } });
   });
 

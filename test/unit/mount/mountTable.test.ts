@@ -365,6 +365,7 @@ const good: GoodCase[] = [
     setup: (w) => {
       for (let i = 0; i < 11; i++) w.aws.putParameter(PRIMARY, `/app/p${i}`, `v${i}`);
       w.aws.putParameter(PRIMARY, '/app/deeper/x', 'not one level below');
+      w.aws.putParameter(PRIMARY, '/apparent', 'not below the path');
     },
     objects: ssm('/app/*', '  objectAlias: app\n'),
     options: { parameters: region() },
@@ -637,7 +638,7 @@ const bad: BadCase[] = [
     code: 'ObjectNotFound',
     objects: ssm('/none/*', '  objectAlias: none\n'),
     options: () => ({ parameters: region() }),
-    says: /objects\[0\] "\/none\/\*": no parameters under path \/none .*allowEmpty: true/,
+    says: /objects\[0\] "\/none\/\*": no parameters under path \/none\/ .*allowEmpty: true/,
   },
   {
     name: 'a wildcard past --max-files-per-entry',
