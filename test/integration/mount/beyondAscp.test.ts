@@ -12,8 +12,8 @@ import type { MountResponseMessage } from '../../../src/server/proto.js';
 
 const REGION = 'eu-west-1';
 const FAILOVER = 'eu-central-1';
-/** Matches above it fail the Mount: small, so the cap is reached with a few parameters. */
-const MAX_FILES = 12;
+/** Matches above it fail the Mount: small, so the cap is reached with a few parameters (three pages of GetParametersByPath). */
+const MAX_FILES = 24;
 const env = useMountEnvironment({ providerEnv: { AWS_REGION: REGION }, providerArgs: [`--max-files-per-entry=${MAX_FILES}`] });
 /** moto is shared by the run's files: every name here starts with this file's own prefix. */
 const RUN = `beyond-${randomBytes(3).toString('hex')}`;
@@ -156,7 +156,7 @@ describe('SSM parameters by path', () => {
     ]);
   });
 
-  it('pages through GetParametersByPath, 10 a call, and stops at the page past --max-files-per-entry', async () => {
+  it('pages through GetParametersByPath, 10 a call, and stops at the page that goes past --max-files-per-entry', async () => {
     const root = `/${RUN}/many`;
     for (let i = 0; i < MAX_FILES; i++) await putParameter(REGION, `${root}/p${i}`, `v${i}`);
     const who = await env.pod('by-path-pages');
@@ -164,7 +164,7 @@ describe('SSM parameters by path', () => {
 
     const all = await env.mount(who, { objects });
     expect(Object.keys(files(all))).toHaveLength(MAX_FILES);
-    expect(fetchCalls()).toEqual(['ssm:GetParametersByPath', 'ssm:GetParametersByPath']);
+    expect(fetchCalls()).toEqual(Array(3).fill('ssm:GetParametersByPath'));
 
     await putParameter(REGION, `${root}/p${MAX_FILES}`, 'one too many');
     env.proxy.clearRecords();
@@ -173,7 +173,7 @@ describe('SSM parameters by path', () => {
       `objects[0] "${root}/*": more than ${MAX_FILES} parameters under path ${root}`,
       '--max-files-per-entry',
     ]);
-    expect(fetchCalls()).toEqual(['ssm:GetParametersByPath', 'ssm:GetParametersByPath']);
+    expect(fetchCalls()).toEqual(Array(3).fill('ssm:GetParametersByPath'));
   });
 
   it('fails on an empty match unless the object allows it', async () => {
