@@ -194,6 +194,7 @@ const SERVICE_NAMES: Record<AwsAction, string> = {
   GetParameters: 'SSM Parameter Store',
   GetParametersByPath: 'SSM Parameter Store',
   'BatchGetSecretValue (name filter)': 'Secrets Manager',
+  ListSecrets: 'Secrets Manager',
 };
 
 const IAM_ACTIONS: Record<AwsAction, string> = {
@@ -203,6 +204,7 @@ const IAM_ACTIONS: Record<AwsAction, string> = {
   GetParametersByPath: 'ssm:GetParametersByPath',
   'BatchGetSecretValue (name filter)':
     'secretsmanager:BatchGetSecretValue, secretsmanager:ListSecrets and secretsmanager:GetSecretValue',
+  ListSecrets: 'secretsmanager:ListSecrets',
 };
 
 const MAX_LISTED_OBJECTS = 5;

@@ -31,7 +31,9 @@ export type AwsAction =
   | 'GetParameters'
   | 'GetParametersByPath'
   /** BatchGetSecretValue with a name filter (a secret wildcard), which needs secretsmanager:ListSecrets too. */
-  | 'BatchGetSecretValue (name filter)';
+  | 'BatchGetSecretValue (name filter)'
+  /** The listing of a secret wildcard with tags. */
+  | 'ListSecrets';
 
 export interface FetchedValue {
   value: Buffer;

@@ -5,11 +5,11 @@
  * that takes it past `maxMatches`, so an entry that matches too much costs a bounded number of calls.
  */
 
-import { BatchGetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { BatchGetSecretValueCommand, ListSecretsCommand, type Filter, type Tag } from '@aws-sdk/client-secrets-manager';
 import { GetParametersByPathCommand } from '@aws-sdk/client-ssm';
 import { describeObject, type ObjectSpec, type Wildcard } from '../config/types.js';
 import { ProviderError } from '../errors.js';
-import { toFetched } from './secretsManager.js';
+import { fetchSecrets, toFetched } from './secretsManager.js';
 import { callKey } from './sharedCalls.js';
 import type { AwsAction, FetchedMember, Outcome, RegionContext } from './types.js';
 
@@ -17,6 +17,8 @@ import type { AwsAction, FetchedMember, Outcome, RegionContext } from './types.j
 const PARAMETERS_PER_PAGE = 10;
 /** The most BatchGetSecretValue returns per page with Filters. */
 const SECRETS_PER_PAGE = 20;
+/** The most ListSecrets returns per page. */
+const LISTED_PER_PAGE = 100;
 
 type WildcardSpec = Pick<ObjectSpec, 'index' | 'primary' | 'objectType'> & { wildcard: Wildcard };
 
@@ -31,6 +33,7 @@ export function fetchWildcards(specs: readonly WildcardSpec[], ctx: RegionContex
 }
 
 async function fetchWildcard(spec: WildcardSpec, ctx: RegionContext): Promise<Outcome> {
+  if (spec.wildcard.tags !== undefined) return fetchTagged(spec, ctx);
   const ssm = spec.objectType === 'ssmparameter';
   const action: AwsAction = ssm ? 'GetParametersByPath' : 'BatchGetSecretValue (name filter)';
   const matches: FetchedMember[] = [];
@@ -93,6 +96,58 @@ async function secretsPage(wildcard: Wildcard, nextToken: string | undefined, ct
 }
 
 /**
+ * A secret wildcard with tags: AWS's tag filters match keys and values apart and by prefix, so the secrets are listed
+ * (ListSecrets, which answers their tags) and kept only when they carry every tag exactly; their values then come as
+ * any secrets' do, 20 a BatchGetSecretValue call.
+ */
+async function fetchTagged(spec: WildcardSpec, ctx: RegionContext): Promise<Outcome> {
+  const listed: { name: string; arn: string }[] = [];
+  try {
+    let nextToken: string | undefined;
+    do {
+      const command = new ListSecretsCommand({ Filters: tagFilters(spec.wildcard), MaxResults: LISTED_PER_PAGE, NextToken: nextToken });
+      const answer = await ctx.limit(() =>
+        ctx.clients.shared.run(
+          callKey('ListSecrets', command.input),
+          (signal) => ctx.clients.secretsManager.send(command, { abortSignal: signal }),
+          ctx.signal,
+        ),
+      );
+      for (const entry of answer.SecretList ?? []) {
+        const name = below(entry.Name ?? '', spec.wildcard);
+        if (name !== undefined && entry.ARN !== undefined && carries(entry.Tags, spec.wildcard)) listed.push({ name, arn: entry.ARN });
+      }
+      if (listed.length > ctx.maxMatches) return { ok: false, error: tooMany(spec, ctx), action: 'ListSecrets' };
+      nextToken = answer.NextToken;
+    } while (nextToken);
+  } catch (error) {
+    return { ok: false, error, action: 'ListSecrets' };
+  }
+  if (listed.length === 0 && !spec.wildcard.allowEmpty) return { ok: false, error: noMatch(spec, ctx), action: 'ListSecrets' };
+  const outcomes = await fetchSecrets(listed.map(({ arn }) => ({ objectName: arn })), ctx);
+  const members: FetchedMember[] = [];
+  for (const [i, outcome] of outcomes.entries()) {
+    if (!outcome.ok) return outcome;
+    members.push({ name: listed[i]!.name, ...outcome.fetched });
+  }
+  return { ok: true, fetched: { value: Buffer.alloc(0), version: '', members } };
+}
+
+/** What AWS can narrow the listing by; `carries` then decides exactly. Empty values are no filter value. */
+function tagFilters({ prefix, tags = [] }: Wildcard): Filter[] {
+  const values = tags.map((tag) => tag.value).filter((value) => value !== '');
+  return [
+    ...(prefix === '' ? [] : [{ Key: 'name' as const, Values: [prefix] }]),
+    { Key: 'tag-key', Values: tags.map((tag) => tag.key) },
+    ...(values.length === 0 ? [] : [{ Key: 'tag-value' as const, Values: values }]),
+  ];
+}
+
+function carries(tags: readonly Tag[] | undefined, wildcard: Wildcard): boolean {
+  return (wildcard.tags ?? []).every((wanted) => (tags ?? []).some((tag) => tag.Key === wanted.key && tag.Value === wanted.value));
+}
+
+/**
  * The name below the wildcard's path or after its prefix (leading `/` dropped), or undefined when it is not a match:
  * another prefix, or deeper than one level for `*`.
  */
@@ -103,11 +158,11 @@ export function below(name: string, wildcard: Pick<Wildcard, 'prefix' | 'recursi
 }
 
 function what(spec: WildcardSpec): string {
-  const { prefix, recursive } = spec.wildcard;
+  const { prefix, recursive, tags } = spec.wildcard;
   const depth = recursive ? 'at any depth' : 'one level down (** for any depth)';
-  return spec.objectType === 'ssmparameter'
-    ? `parameters under path ${prefix} ${depth}`
-    : `secrets whose name starts with "${prefix}", ${depth}`;
+  if (spec.objectType === 'ssmparameter') return `parameters under path ${prefix} ${depth}`;
+  const tagged = tags === undefined ? '' : ` tagged ${tags.map((tag) => `${tag.key}=${tag.value}`).join(', ')}`;
+  return `secrets whose name starts with "${prefix}"${tagged}, ${depth}`;
 }
 
 function tooMany(spec: WildcardSpec, ctx: RegionContext): ProviderError {

@@ -5,7 +5,7 @@ import { arnRegion, looksLikeArn, withRegion, type Arn } from './arn.js';
 import { describeYaml, optionalString, parseFileMode, readFields, requiredString, type Fields } from './fields.js';
 import { parseFailoverObject } from './failover.js';
 import { parseEncoding } from './encoding.js';
-import { parseAllowEmpty, parseJsonKeys, parseWildcard } from './wildcard.js';
+import { parseAllowEmpty, parseJsonKeys, parseTags, parseWildcard } from './wildcard.js';
 import { checkArnRegion, checkedArn, checkSsmSelector } from './refs.js';
 import {
   describeObject,
@@ -41,6 +41,7 @@ const OBJECT_KEYS = [
   'objectEncoding',
   'jsonKeys',
   'allowEmpty',
+  'tags',
 ] as const;
 type ObjectKey = (typeof OBJECT_KEYS)[number];
 
@@ -113,7 +114,7 @@ function parseObject(entry: YamlValue, index: number, ctx: ObjectsContext, untyp
     mode,
     jmesPath,
     ...(encoding && { encoding }),
-    ...parseDirectory(fields, found?.wildcard, where, ctx.translation),
+    ...parseDirectory(fields, found?.wildcard, where, ctx.translation, objectType),
   };
 }
 
@@ -126,9 +127,11 @@ function parseDirectory(
   wildcard: Omit<Wildcard, 'allowEmpty'> | undefined,
   where: string,
   translation: PathTranslation,
+  objectType: ObjectType,
 ): Pick<ObjectSpec, 'wildcard' | 'jsonKeys'> {
   const jsonKeys = parseJsonKeys(fields.jsonKeys, where);
   const allowEmpty = parseAllowEmpty(fields.allowEmpty, where);
+  const tags = parseTags(fields.tags, where, wildcard, objectType);
   if (wildcard === undefined) {
     if (allowEmpty !== undefined) {
       throw invalidSpc(`${where}: allowEmpty applies to a wildcard objectName (e.g. /app/prod/*) only. Remove allowEmpty.`);
@@ -144,7 +147,7 @@ function parseDirectory(
         `match. Remove ${refused}, or list the objects by name.`,
     );
   }
-  return { wildcard: { ...wildcard, allowEmpty: allowEmpty ?? false } };
+  return { wildcard: { ...wildcard, allowEmpty: allowEmpty ?? false, ...(tags && { tags }) } };
 }
 
 /** `objects[2] "MySecret"` when the entry has a usable objectName, so even a key error names the object. */

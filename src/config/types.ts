@@ -32,6 +32,8 @@ export interface Wildcard {
   recursive: boolean;
   /** `allowEmpty: true`: no match writes no file instead of failing the Mount. */
   allowEmpty: boolean;
+  /** Secrets Manager `tags`: a match carries every one of these tags, key and value exactly. */
+  tags?: { key: string; value: string }[];
   /** How a match's name below the prefix becomes its file name (the mount's pathTranslation). */
   translation: PathTranslation;
 }

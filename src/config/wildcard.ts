@@ -1,9 +1,12 @@
 import { invalidSpc } from '../errors.js';
 import { describeYaml, optionalString } from './fields.js';
+import { isYamlMap } from './yamlTree.js';
 import { looksLikeArn } from './arn.js';
 import type { PathTranslation } from './paths.js';
 import type { ObjectType, Wildcard } from './types.js';
 import type { YamlValue } from './yamlTree.js';
+
+const MAX_TAGS = 10;
 
 const WILDCARD_HELP =
   'A wildcard is a trailing * (names one level below) or ** (names at any depth), e.g. /app/prod/* for SSM ' +
@@ -37,9 +40,6 @@ export function parseWildcard(
     }
     return { wildcard: { prefix: before, recursive, translation }, name: before.replace(/\/+$/, '') };
   }
-  if (before === '') {
-    throw invalidSpc(`${where}: a secret wildcard needs a name prefix before the "*" (e.g. prod/app/*), not every secret.`);
-  }
   return { wildcard: { prefix: before, recursive, translation }, name: before.replace(/\/+$/, '') };
 }
 
@@ -61,4 +61,36 @@ export function parseJsonKeys(value: YamlValue | undefined, where: string): bool
     `${where}: jsonKeys "${text}" is not a choice. Write jsonKeys: all to write one file per top-level key of the ` +
       'JSON value, or use jmesPath to pick keys.',
   );
+}
+
+/**
+ * `tags` of a secret wildcard: a map of tag keys to values, each of which a match must carry exactly. Only a wildcard
+ * of secrets takes it; a bare `*` needs it (every secret of the account is not a sensible mount).
+ */
+export function parseTags(
+  value: YamlValue | undefined,
+  where: string,
+  wildcard: Pick<Wildcard, 'prefix'> | undefined,
+  objectType: ObjectType,
+): Wildcard['tags'] {
+  if (value === undefined || value === null) {
+    if (wildcard !== undefined && objectType === 'secretsmanager' && wildcard.prefix === '') {
+      throw invalidSpc(`${where}: a secret wildcard needs a name prefix before the "*" (e.g. prod/app/*) or tags, not every secret.`);
+    }
+    return undefined;
+  }
+  if (wildcard === undefined || objectType !== 'secretsmanager') {
+    throw invalidSpc(`${where}: tags apply to a secret wildcard only (objectName: prod/* or *, objectType: secretsmanager). Remove tags.`);
+  }
+  if (!isYamlMap(value) || value.size === 0) {
+    throw invalidSpc(`${where}: tags must be a map of tag keys to values (e.g. tags: {team: payments}), got ${describeYaml(value)}.`);
+  }
+  // ListSecrets takes at most 10 values per filter.
+  if (value.size > MAX_TAGS) throw invalidSpc(`${where}: tags names ${value.size} tags, more than the ${MAX_TAGS} a wildcard may require.`);
+  return [...value].map(([key, tagValue]) => {
+    if (key === '' || typeof tagValue !== 'string') {
+      throw invalidSpc(`${where}: tags "${key}" must be a tag key with a string value, got ${describeYaml(tagValue)}.`);
+    }
+    return { key, value: tagValue };
+  });
 }

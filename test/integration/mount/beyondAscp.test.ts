@@ -208,7 +208,7 @@ describe('SSM parameters by path', () => {
   });
 });
 
-describe('Secrets Manager by name prefix', () => {
+describe('Secrets Manager by name prefix and tags', () => {
   it('mounts the secrets whose name starts with the prefix, one level (*) or any depth (**), paged 20 a call', async () => {
     const prefix = `${RUN}-pre`;
     const created = new Map<string, string>();
@@ -233,6 +233,28 @@ describe('Secrets Manager by name prefix', () => {
     const any = await env.mount(who, { objects: [{ objectName: `${prefix}/**`, objectType: 'secretsmanager', objectAlias: 'pre' }] });
     expect(files(any)['pre/sub_deep']).toBe('deep');
     expect(Object.keys(files(any))).toHaveLength(22);
+  });
+
+  it('with tags, keeps the secrets that carry every tag exactly (AWS filters tags by prefix), then batches their values', async () => {
+    const tagged = `${RUN}-tag`;
+    const kept = await createSecret(REGION, `${tagged}/kept`, 'kept', { tags: { team: 'payments', env: 'prod' } });
+    await createSecret(REGION, `${tagged}/prefix-only`, 'no', { tags: { teams: 'payments-old', env: 'prod' } });
+    await createSecret(REGION, `${tagged}/swapped`, 'no', { tags: { team: 'prod', env: 'payments' } });
+    const elsewhere = await createSecret(REGION, `${RUN}-elsewhere`, 'elsewhere', { tags: { team: 'payments', env: 'prod' } });
+    const who = await env.pod('by-tags');
+
+    const response = await env.mount(who, {
+      objects: [
+        { objectName: `${tagged}/*`, objectType: 'secretsmanager', objectAlias: 'pay', tags: { team: 'payments', env: 'prod' } },
+        { objectName: '**', objectType: 'secretsmanager', objectAlias: 'all', tags: { team: 'payments', env: 'prod' } },
+      ],
+      parameters: { pathTranslation: 'False' },
+    });
+    expect(files(response)).toEqual({ 'pay/kept': 'kept', [`all/${tagged}/kept`]: 'kept', [`all/${RUN}-elsewhere`]: 'elsewhere' });
+    expect(versions(response)['pay/kept']).toBe(kept.versionId);
+    expect(versions(response)[`all/${RUN}-elsewhere`]).toBe(elsewhere.versionId);
+    expect(fetchCalls().filter((c) => c === 'secretsmanager:ListSecrets')).toHaveLength(2);
+    expect(env.proxy.records.filter((r) => r.action === 'BatchGetSecretValue').every((r) => r.body?.SecretIdList !== undefined)).toBe(true);
   });
 
   it('refuses a wildcard with a version or a failoverObject before any AWS call', async () => {

@@ -102,6 +102,20 @@ describe('wildcard objectNames', () => {
     for (const text of mentions) expect(error.message).toContain(text);
   });
 
+  it('reads tags on a secret wildcard, a bare * among them', () => {
+    const [spec] = objects('- {objectName: "*", objectType: secretsmanager, objectAlias: team, tags: {team: payments, env: ""}}');
+    expect(spec?.wildcard).toMatchObject({ prefix: '', tags: [{ key: 'team', value: 'payments' }, { key: 'env', value: '' }] });
+  });
+
+  it.each([
+    ['on a parameter wildcard', '- {objectName: /p/*, objectType: ssmparameter, tags: {a: b}}', 'tags apply to a secret wildcard only'],
+    ['on a plain name', '- {objectName: p, objectType: secretsmanager, tags: {a: b}}', 'tags apply to a secret wildcard only'],
+    ['as a list', '- {objectName: p/*, objectType: secretsmanager, tags: [a]}', 'tags must be a map of tag keys to values'],
+    ['with a map value', '- {objectName: p/*, objectType: secretsmanager, tags: {a: {b: c}}}', 'tags "a" must be a tag key with a string value'],
+  ])('refuses tags %s', (_name, yaml, says) => {
+    expect(invalid(() => objects(yaml)).message).toContain(says);
+  });
+
   it('refuses a failoverObject on a wildcard', () => {
     const error = invalid(() =>
       objects('- {objectName: prod/*, objectType: secretsmanager, objectAlias: p, failoverObject: {objectName: dr/*}}', {
