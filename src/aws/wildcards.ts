@@ -87,7 +87,8 @@ async function secretsPage(wildcard: Wildcard, nextToken: string | undefined, ct
     (signal) => ctx.clients.secretsManager.send(command, { abortSignal: signal }),
     ctx.signal,
   );
-  // AWS's name filter matches prefixes without regard to case: only exact prefixes (and levels) are kept.
+  // AWS's name filter is its own kind of prefix match: only names that start with the prefix exactly (at the
+  // wildcard's depth) are kept.
   const matches = (answer.SecretValues ?? []).flatMap((entry): FetchedMember[] => {
     const name = below(entry.Name ?? '', wildcard);
     return name === undefined ? [] : [{ name, ...toFetched(entry) }];

@@ -376,7 +376,7 @@ const good: GoodCase[] = [
     },
   },
   {
-    name: 'a secret prefix wildcard keeps names that start with the prefix exactly (AWS\'s filter ignores case)',
+    name: 'a secret prefix wildcard keeps names that start with the prefix exactly, whatever AWS\'s filter answers',
     setup: (w) => {
       w.aws.putSecret(PRIMARY, 'prod/a', 'a');
       w.aws.putSecret(PRIMARY, 'PROD/b', 'not this case');
