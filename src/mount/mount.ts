@@ -8,10 +8,9 @@ import { parseMountRequest, type ObjectsParser } from '../config/mountRequest.js
 import { invalidSpc, ProviderError } from '../errors.js';
 import { checkArnRegions } from '../config/objects.js';
 import { describeObject, type MountConfig, type ObjectSpec } from '../config/types.js';
-import type { JmesPathExtractor } from '../files/jmespathWorkers.js';
-import { renderFiles } from '../files/render.js';
+import { JMESPATH_LIMITS, type JmesPathExtractor } from '../files/jmespathWorkers.js';
 import { prepareObjects } from '../files/members.js';
-import { JMESPATH_LIMITS } from '../files/jmespathWorkers.js';
+import { renderFiles } from '../files/render.js';
 import type { ClusterReader } from '../k8s/cluster.js';
 import type { MountRequestMessage, MountResponseMessage } from '../server/proto.js';
 import { checkAnswerSize } from './answerLimit.js';
