@@ -45,6 +45,8 @@ export interface AwsCall {
 export class InProcessAws {
   readonly secrets = new Map<string, Map<string, SecretVersion[]>>();
   readonly parameters = new Map<string, Map<string, ParameterVersion[]>>();
+  /** Tags by region and secret name, which ListSecrets answers. */
+  readonly tags = new Map<string, Map<string, Record<string, string>>>();
   readonly calls: AwsCall[] = [];
   /** Consulted before every call: a case's faults (a region down, a denial, a refused role). */
   override: (call: AwsCall, body: Record<string, unknown>) => Override = () => undefined;
@@ -101,6 +103,8 @@ export class InProcessAws {
         return this.getParameters(region, body);
       case 'GetParametersByPath':
         return this.getParametersByPath(region, body);
+      case 'ListSecrets':
+        return this.listSecrets(region, body);
       case 'AssumeRoleWithWebIdentity':
       case 'AssumeRole':
         return stsCredentials(action);
@@ -156,6 +160,17 @@ export class InProcessAws {
     const names = [...(this.secrets.get(region)?.keys() ?? [])].filter((name) => name.toLowerCase().startsWith(prefix));
     const { items, NextToken } = page(names, body);
     return json({ SecretValues: items.map((name) => this.findSecret(region, name)), Errors: [], ...(NextToken && { NextToken }) });
+  }
+
+  /** Every secret of the region with its tags, pages of MaxResults (AWS narrows by Filters; the caller decides). */
+  private listSecrets(region: string, body: Record<string, unknown>): HttpResponse {
+    const { items, NextToken } = page([...(this.secrets.get(region)?.keys() ?? [])], body);
+    const SecretList = items.map((Name) => ({
+      ARN: `arn:aws:secretsmanager:${region}:${ACCOUNT}:secret:${Name}-AbCdEf`,
+      Name,
+      Tags: Object.entries(this.tags.get(region)?.get(Name) ?? {}).map(([Key, Value]) => ({ Key, Value })),
+    }));
+    return json({ SecretList, ...(NextToken && { NextToken }) });
   }
 
   private getParametersByPath(region: string, body: Record<string, unknown>): HttpResponse {

@@ -387,6 +387,24 @@ const good: GoodCase[] = [
     files: { 'prod/a': 'a', 'all/a': 'a', 'all/x_y': 'deeper' },
   },
   {
+    name: 'a secret wildcard with tags keeps the secrets carrying every tag exactly, their values batched',
+    setup: (w) => {
+      const tag = (name: string, tags: Record<string, string>) => {
+        w.aws.putSecret(PRIMARY, name, name);
+        if (!w.aws.tags.has(PRIMARY)) w.aws.tags.set(PRIMARY, new Map());
+        w.aws.tags.get(PRIMARY)!.set(name, tags);
+      };
+      tag('pay/a', { team: 'payments', env: 'prod' });
+      tag('pay/b', { team: 'payments-old', env: 'prod' });
+      tag('other', { team: 'payments', env: 'prod' });
+      tag('pay/c', { team: 'payments' });
+    },
+    objects: sm('pay/*', '  objectAlias: pay\n  tags: {team: payments, env: prod}\n'),
+    options: { parameters: region() },
+    files: { 'pay/a': 'pay/a' },
+    check: (w) => expect(w.aws.calls.map((c) => c.action)).toEqual(['AssumeRoleWithWebIdentity', 'ListSecrets', 'BatchGetSecretValue']),
+  },
+  {
     name: 'a wildcard fails over with its region, and allowEmpty writes nothing for no match',
     setup: (w) => {
       w.aws.putParameter(FAILOVER, '/app/p', 'from failover');
