@@ -30,6 +30,7 @@ export interface ProviderFlags {
   maxRequestBytes: number;
   maxAnswerBytes: number;
   maxObjects: number;
+  maxFilesPerEntry: number;
   maxConnectionIdleMs: number;
   help: boolean;
   version: boolean;
@@ -65,6 +66,7 @@ export const FLAGS = {
   'max-request-size': { type: 'string', default: '3Mi', help: 'largest MountRequest read (a SecretProviderClass at etcd\'s 1.5 MiB object limit, JSON-escaped in the attributes); a larger one fails with RESOURCE_EXHAUSTED' },
   'max-answer-size': { type: 'string', default: '4Mi', help: 'largest encoded answer: set it to the driver\'s --max-call-recv-msg-size; a larger Mount fails naming its largest files' },
   'max-objects': { type: 'string', default: '256', help: 'objects one SecretProviderClass may list, which bounds the AWS calls of one Mount' },
+  'max-files-per-entry': { type: 'string', default: '100', help: 'files one objects entry with a wildcard objectName or jsonKeys may write; past it the Mount fails' },
   'max-connection-idle': { type: 'string', default: '30s', help: 'a socket connection with no call for this long is closed; the driver dials again on its next call' },
   'metrics-addr': { type: 'string', default: ':8989', help: 'HTTP address of /metrics (Prometheus), /healthz and /readyz; ":8989" = every interface' },
   help: { type: 'boolean', default: false, help: 'print this help' },
@@ -169,6 +171,7 @@ export function parseFlags(args: string[]): ProviderFlags {
     maxRequestBytes: byteSize('max-request-size', values['max-request-size']),
     maxAnswerBytes: byteSize('max-answer-size', values['max-answer-size']),
     maxObjects: Math.floor(positiveNumber('max-objects', values['max-objects'])),
+    maxFilesPerEntry: Math.floor(positiveNumber('max-files-per-entry', values['max-files-per-entry'])),
     maxConnectionIdleMs: positiveNumber('max-connection-idle', String(duration('max-connection-idle', values['max-connection-idle']))),
     help: values.help,
     version: values.version,

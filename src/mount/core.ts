@@ -48,6 +48,7 @@ export type MountSettings = Pick<
   | 'jmesPathTimeoutMs'
   | 'maxAnswerBytes'
   | 'maxObjects'
+  | 'maxFilesPerEntry'
 >;
 
 /** Where a pipeline reaches outside the process, and what it tells. */
@@ -161,6 +162,7 @@ export function createMountCore(settings: MountSettings, edges: MountEdges): Mou
     jmesPath,
     maxAnswerBytes: settings.maxAnswerBytes,
     maxObjects: settings.maxObjects,
+    maxFilesPerEntry: settings.maxFilesPerEntry,
     parseObjects: objects.parse,
     objectsIds: new ObjectsIds(),
   };
