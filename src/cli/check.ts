@@ -139,7 +139,8 @@ function checkClass(found: FoundClass, core: MountCore, io: CliIo) {
     return config;
   } catch (err) {
     if (!(err instanceof ProviderError)) throw err;
-    io.stdout.write(`${found.where}: ${err.message}\n`);
+    // As the pod's event reads it (src/server/status.ts).
+    io.stdout.write(`${found.where}: ${err.code}: ${err.message}\n`);
     return undefined;
   }
 }

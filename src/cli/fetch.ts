@@ -94,7 +94,8 @@ export async function fetchClass(
     return true;
   } catch (err) {
     if (!(err instanceof ProviderError)) throw err;
-    io.stdout.write(`${found.where}: ${err.message}\n`);
+    // As the pod's event reads it (src/server/status.ts).
+    io.stdout.write(`${found.where}: ${err.code}: ${err.message}\n`);
     return false;
   }
 }

@@ -159,7 +159,7 @@ describe('check --fetch against AWS (moto behind the fault proxy)', () => {
     const path = await spcFile('missing', { region: PRIMARY, objects });
     const { status, stdout } = await check(['--fetch', path]);
     expect(status).toBe(1);
-    expect(stdout).toMatch(new RegExp(`missing\\.yaml document 1 missing: objects\\[0\\] "check-${id}/missing": Secrets Manager .* in ${PRIMARY} failed with ResourceNotFoundException`));
+    expect(stdout).toMatch(new RegExp(`missing\\.yaml document 1 missing: ObjectNotFound: objects\\[0\\] "check-${id}/missing": Secrets Manager .* in ${PRIMARY} failed with ResourceNotFoundException`));
   });
 
   it('takes the region from --region or AWS_REGION when the class names none, and says so when none is set', async () => {
@@ -167,7 +167,7 @@ describe('check --fetch against AWS (moto behind the fault proxy)', () => {
     const path = await spcFile('no-region', { objects });
     const none = await check(['--fetch', path]);
     expect(none.status).toBe(1);
-    expect(none.stdout).toContain('no region: the SecretProviderClass sets no "region" parameter');
+    expect(none.stdout).toContain('no-region: RegionNotFound: no region: the SecretProviderClass sets no "region" parameter');
     expect(faults.records).toHaveLength(0);
     for (const [args, env] of [[['--region', PRIMARY], {}], [[], { AWS_REGION: PRIMARY }]] as const) {
       const { status, stdout } = await check(['--fetch', ...args, path], env);

@@ -30,8 +30,11 @@ const spc = (name: string, parameters: Record<string, unknown>, provider = 'aws'
     spec: { provider, parameters },
   });
 
-/** The message the Mount's parse stage gives for these parameters (test/unit/config/request.ts). */
-const mountMessage = (parameters: Record<string, string>) => invalid(() => parse(parameters)).message;
+/** The pod event's text for these parameters: the code and message of the Mount's parse stage (test/unit/config/request.ts). */
+function mountMessage(parameters: Record<string, string>): string {
+  const error = invalid(() => parse(parameters));
+  return `${error.code}: ${error.message}`;
+}
 
 const BAD = [
   ...BAD_OBJECTS.map(({ name, objects, parameters, mentions }) => ({ name, parameters: { ...parameters, objects }, mentions })),
