@@ -240,11 +240,12 @@ describe('AWS calls through an HTTP proxy (tinyproxy), as the provider makes the
     expect(await refusing.connects()).toContain(endpoint());
   });
 
-  it('a proxy that is not listening: the error names it', async () => {
-    const nowhere = `http://127.0.0.1:${await freePort()}`;
-    const { status, stdout } = await check(['--fetch', path], { HTTP_PROXY: nowhere, NO_PROXY: '' });
+  it('a proxy that is not listening: the error names it, without the credentials of its URL', async () => {
+    const nowhere = `127.0.0.1:${await freePort()}`;
+    const { status, stdout } = await check(['--fetch', path], { HTTP_PROXY: `http://proxy-user:proxy-password@${nowhere}`, NO_PROXY: '' });
     expect(status).toBe(1);
-    expect(stdout).toContain(`the proxy ${nowhere} (HTTP_PROXY) could not be reached: connect ECONNREFUSED`);
+    expect(stdout).toContain(`the proxy http://${nowhere} (HTTP_PROXY) could not be reached: connect ECONNREFUSED`);
+    expect(stdout).not.toContain('proxy-password');
     expect(faults.records).toHaveLength(0);
   });
 });
