@@ -11,6 +11,7 @@ import { ProviderError } from '../errors.js';
 import { createMountCore, type MountCore } from '../mount/core.js';
 import { parseStage } from '../mount/mount.js';
 import { ProviderMetrics } from '../observability/metrics.js';
+import { readProviderVersion } from '../shippedFile.js';
 import { findClasses, UnreadableInput, type FoundClass } from './documents.js';
 import { fetchClass, callerIdentity, type CallerIdentity } from './fetch.js';
 import type { CheckOptions, CliIo } from './io.js';
@@ -95,10 +96,13 @@ export async function runCheck(args: string[], io: CliIo, jmesPathWorker: URL): 
   }
 
   const metrics = options.fetch ? new ProviderMetrics() : undefined;
+  const { name, version } = readProviderVersion();
   const core = createMountCore(FLAG_DEFAULTS, {
     coreApi: () => Promise.reject(new Error('check reaches no cluster')),
     jmesPathWorker,
     providerRegion: undefined,
+    // CloudTrail tells a dry run from the provider's own calls.
+    userAgent: `${name}/${version} check/${options.fetch ? 'fetch' : 'parse'}`,
     ...(metrics !== undefined && { metrics }),
   });
   try {
