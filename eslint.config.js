@@ -14,7 +14,7 @@ const LAYERS = [
   ['aws'],
   ['auth'],
   ['mount'],
-  ['provider.ts', 'main.ts'],
+  ['provider.ts', 'main.ts', 'cli'],
 ];
 
 /**

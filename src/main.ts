@@ -20,10 +20,24 @@ function readFlags(): ProviderFlags {
 // warning and goes on).
 setFlagsFromString('--heap-growing-percent=20');
 
+/** The jmesPath worker's entry sits beside this one: src/files/jmespathWorker.ts in the sources,
+ * dist/src/files/jmespathWorker.js in the bundle (scripts/bundle.mjs) and the image. */
+const jmesPathWorker = new URL(`./files/jmespathWorker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+
+const COMMANDS = `Commands:
+  check [--fetch] FILE…  check SecretProviderClasses as a Mount would, without a cluster (check --help)
+`;
+
 async function main(): Promise<void> {
+  if (process.argv[2] === 'check') {
+    // The command's code loads only for it: the provider's start stays as it was.
+    const { runCheck } = await import('./cli/check.js');
+    process.exitCode = await runCheck(process.argv.slice(3), process, jmesPathWorker);
+    return;
+  }
   const flags = readFlags();
   if (flags.help) {
-    process.stdout.write(usage());
+    process.stdout.write(`${usage()}\n${COMMANDS}`);
     return;
   }
   if (flags.version) {
@@ -33,9 +47,6 @@ async function main(): Promise<void> {
   }
   // The AWS SDK and the Kubernetes client are heavy to load: --help and --version should not wait for them.
   const { createProvider } = await import('./provider.js');
-  // The jmesPath worker's entry sits beside this one: src/files/jmespathWorker.ts in the sources,
-  // dist/src/files/jmespathWorker.js in the bundle (scripts/bundle.mjs) and the image.
-  const jmesPathWorker = new URL(`./files/jmespathWorker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
   const provider = createProvider(flags, process.env, { jmesPathWorker });
   const { socketPath, metricsPort } = await provider.start();
   provider.logger.info({ socket: socketPath, metricsPort }, 'provider listening');

@@ -1,10 +1,10 @@
 import type { AwsClientPool } from '../aws/clients.js';
 import { isAborted, listObjects } from '../aws/errors.js';
-import { fetchObjects } from '../aws/fetchObjects.js';
+import { fetchObjects, type FetchedObject } from '../aws/fetchObjects.js';
 import type { SharedCalls } from '../aws/sharedCalls.js';
 import type { BatchSupport } from '../aws/types.js';
 import type { AwsIdentity, IdentityResolver } from '../auth/identity.js';
-import { parseMountRequest, type ObjectsParser } from '../config/mountRequest.js';
+import { parseMountRequest, type MountRequestFields, type ObjectsParser } from '../config/mountRequest.js';
 import { invalidSpc, ProviderError } from '../errors.js';
 import { checkArnRegions } from '../config/objects.js';
 import { describeObject, type MountConfig, type ObjectSpec } from '../config/types.js';
@@ -49,9 +49,11 @@ export interface MountOutcome {
   failedOver: number;
 }
 
-interface Fetched {
+export interface Fetched {
   response: MountResponseMessage;
   failedOver: number;
+  /** Per object, in the objects' order: where and which version it was read from. */
+  sources: readonly Pick<FetchedObject, 'region' | 'version' | 'fromFailover'>[];
 }
 
 /** The Mount, stage by stage as the spec reads: parse → region → identity → fetch → extract and render. */
@@ -60,8 +62,7 @@ export async function mount(
   deps: MountDependencies,
   signal: AbortSignal,
 ): Promise<MountOutcome> {
-  const config = parseMountRequest(request, deps.parseObjects);
-  checkObjectCount(config, deps.maxObjects);
+  const config = parseStage(request, deps);
   const region = await resolveRegion(config, deps.providerRegion, deps.cluster);
   checkArnRegions(config, region);
   const resolver = config.usePodIdentity ? deps.podIdentity : deps.irsa;
@@ -75,6 +76,13 @@ export async function mount(
       throw isAborted(err) ? stoppedWaiting(config, region, err) : err;
     });
   return { response, config, region, failedOver };
+}
+
+/** The parse stage, every rule that needs no I/O; `check` (src/cli) runs it too, so it says what a Mount would. */
+export function parseStage(request: MountRequestFields, deps: Pick<MountDependencies, 'parseObjects' | 'maxObjects'>): MountConfig {
+  const config = parseMountRequest(request, deps.parseObjects);
+  checkObjectCount(config, deps.maxObjects);
+  return config;
 }
 
 /**
@@ -91,7 +99,8 @@ function stoppedWaiting(config: MountConfig, region: string, cause: unknown): Pr
   );
 }
 
-async function fetchAndRender(
+/** Fetch (with failover), extract and render, after the identity stage; `check --fetch` (src/cli) runs it too. */
+export async function fetchAndRender(
   config: MountConfig,
   region: string,
   identity: AwsIdentity,
@@ -117,7 +126,11 @@ async function fetchAndRender(
   const { files, versions } = renderFiles(fetched, extracted);
   const response = { files, objectVersion: versions, error: null };
   checkAnswerSize(response, config.objects, deps.maxAnswerBytes);
-  return { response, failedOver: fetched.filter((object) => object.fromFailover).length };
+  return {
+    response,
+    failedOver: fetched.filter((object) => object.fromFailover).length,
+    sources: fetched.map(({ region, version, fromFailover }) => ({ region, version, fromFailover })),
+  };
 }
 
 /**

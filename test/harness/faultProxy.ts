@@ -50,6 +50,8 @@ export interface RecordedRequest extends AwsCall {
   upstreamError: string | undefined;
   /** Epoch milliseconds when the request arrived. */
   at: number;
+  /** The address the request came from: a proxy's outgoing address tells a proxied call from a direct one. */
+  remoteAddress: string | undefined;
 }
 
 export interface FaultProxy {
@@ -114,7 +116,7 @@ export async function startFaultProxy(targetUrl: string, options: FaultProxyOpti
       const body = Buffer.concat(chunks);
       const call = parseAwsCall(req.headers, body);
       const fault = takeFault(call);
-      const record = toRecord(call, fault);
+      const record = toRecord(call, fault, req.socket.remoteAddress);
       records.push(record);
       switch (fault?.kind) {
         case 'status':
@@ -168,7 +170,7 @@ export async function startFaultProxy(targetUrl: string, options: FaultProxyOpti
   };
 }
 
-function toRecord(call: AwsCall, fault: Fault | undefined): RecordedRequest {
+function toRecord(call: AwsCall, fault: Fault | undefined, remoteAddress: string | undefined): RecordedRequest {
   const body = call.body ?? {};
   const str = (key: string) => (typeof body[key] === 'string' ? (body[key] as string) : undefined);
   const strings = (key: string) => (Array.isArray(body[key]) ? (body[key] as unknown[]).map(String) : []);
@@ -187,6 +189,7 @@ function toRecord(call: AwsCall, fault: Fault | undefined): RecordedRequest {
     answer: undefined,
     upstreamError: undefined,
     at: Date.now(),
+    remoteAddress,
   };
 }
 

@@ -34,8 +34,8 @@ export interface MountEnvironment {
 export interface MountEnvironmentOptions {
   /** A function is called when the provider starts, e.g. to name ports that earlier hooks opened. */
   providerArgs?: string[] | (() => string[]);
-  /** Env of the provider process besides the AWS endpoint, e.g. AWS_REGION. */
-  providerEnv?: Record<string, string>;
+  /** Env of the provider process besides the AWS endpoint, e.g. AWS_REGION; a function is called when it starts. */
+  providerEnv?: Record<string, string> | (() => Record<string, string>);
   /** The provider's kubeconfig in place of the admin's, read when it starts (after earlier hooks wrote it). */
   kubeconfigPath?: () => string;
   /** Runs a built bundle (e.g. builtBundle()) in place of the sources, read when it starts. */
@@ -58,7 +58,7 @@ export function useMountEnvironment(options: MountEnvironmentOptions = {}): Moun
     provider = await startProvider({
       kubeconfigPath: options.kubeconfigPath?.() ?? peers.kube.kubeconfigPath,
       args: typeof options.providerArgs === 'function' ? options.providerArgs() : options.providerArgs,
-      env: { AWS_ENDPOINT_URL: proxy.url, ...options.providerEnv },
+      env: { AWS_ENDPOINT_URL: proxy.url, ...(typeof options.providerEnv === 'function' ? options.providerEnv() : options.providerEnv) },
       ...options.bundle?.(),
     });
   });

@@ -253,6 +253,7 @@ if [[ -n $print_env ]]; then
     echo "PEER_CNI_BIN_DIR=/usr/lib/cni"
     echo "PEER_BUSYBOX=$(command -v busybox)"
     echo "PEER_UMOCI=$(command -v umoci)"
+    echo "PEER_TINYPROXY=$(command -v tinyproxy)"
   fi
   echo "PEER_GOMODCACHE=$GOMODCACHE"
 fi

@@ -23,6 +23,8 @@ export interface PeerBinaries {
   /** Static busybox and umoci: the node's test and pause images. */
   busybox: string;
   umoci: string;
+  /** An HTTP proxy, as a cluster's egress proxy (the proxy tests). */
+  tinyproxy: string;
   gomodcache: string;
 }
 
@@ -46,6 +48,7 @@ const keys = {
   PEER_CNI_BIN_DIR: ['cniBinDir', 'debian-packages'],
   PEER_BUSYBOX: ['busybox', 'debian-packages'],
   PEER_UMOCI: ['umoci', 'debian-packages'],
+  PEER_TINYPROXY: ['tinyproxy', 'debian-packages'],
   PEER_GOMODCACHE: ['gomodcache', undefined],
 } as const satisfies Record<string, readonly [keyof PeerBinaries, string | undefined]>;
 

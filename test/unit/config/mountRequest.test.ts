@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseMountRequest } from '../../../src/config/mountRequest.js';
+import { BAD_PARAMETERS, OBJECTS } from './badObjects.js';
 import { invalid, mountRequest, parse, POD_ATTRIBUTES } from './request.js';
 
-const OBJECTS = '- objectName: MySecret\n  objectType: secretsmanager';
 const TOKENS_KEY = 'csi.storage.k8s.io/serviceAccount.tokens';
 const SECRET_TOKEN = 'eyJhbGciOiJSUzI1NiJ9.c2VjcmV0LXRva2Vu.c2lnbmF0dXJl';
 const tokensJson = (audience = 'sts.amazonaws.com') =>
@@ -176,25 +176,16 @@ const requestCases: BadRequest[] = [
   { name: 'token entry with a numeric token', request: mountRequest({ objects: OBJECTS, [TOKENS_KEY]: JSON.stringify({ aud: { token: 5 } }) }), code: 'InvalidMountRequest', mentions: ['audience "aud"'] },
   { name: 'token expiry not a string', request: mountRequest({ objects: OBJECTS, [TOKENS_KEY]: JSON.stringify({ aud: { token: SECRET_TOKEN, expirationTimestamp: 5 } }) }), code: 'InvalidMountRequest', mentions: ['expirationTimestamp', 'audience "aud"'] },
   { name: 'tokens in secrets malformed', request: mountRequest({ objects: OBJECTS }, { secrets: JSON.stringify({ [TOKENS_KEY]: SECRET_TOKEN }) }), code: 'InvalidMountRequest', mentions: [TOKENS_KEY, 'in the secrets', 'not valid JSON'] },
-  { name: 'objects missing', request: mountRequest({}), mentions: ['objects parameter is missing'] },
-  { name: 'pathTranslation two characters', request: mountRequest({ objects: OBJECTS, pathTranslation: '__' }), mentions: ['pathTranslation "__"', 'single character', '"False"'] },
-  { name: 'pathTranslation a word', request: mountRequest({ objects: OBJECTS, pathTranslation: 'no' }), mentions: ['pathTranslation "no"'] },
-  { name: 'failoverRegion equals region', request: mountRequest({ objects: OBJECTS, region: 'us-east-1', failoverRegion: 'us-east-1' }), mentions: ['failoverRegion us-east-1 is the same as region'] },
-  { name: 'region with a space', request: mountRequest({ objects: OBJECTS, region: 'us-east-1 ' }), mentions: ['region "us-east-1 "', 'us-east-1'] },
-  { name: 'region unknown to the SDK', request: mountRequest({ objects: OBJECTS, region: 'zz-1' }), mentions: ['region "zz-1" is not an AWS region known', 'Check the spelling'] },
-  { name: 'failoverRegion shaped like a region but unknown', request: mountRequest({ objects: OBJECTS, region: 'us-east-1', failoverRegion: 'us-mars-1' }), mentions: ['failoverRegion "us-mars-1" is not an AWS region known', 'newer provider'] },
-  { name: 'failoverRegion in upper case', request: mountRequest({ objects: OBJECTS, failoverRegion: 'US-EAST-2' }), mentions: ['failoverRegion "US-EAST-2"'] },
-  { name: 'usePodIdentity yes', request: mountRequest({ objects: OBJECTS, usePodIdentity: 'yes' }), mentions: ['usePodIdentity "yes"', '"true" or "false"'] },
-  { name: 'preferredAddressType ipv5', request: mountRequest({ objects: OBJECTS, preferredAddressType: 'ipv5' }), mentions: ['preferredAddressType "ipv5"', 'ipv4, ipv6 or auto'] },
-  { name: 'assumeRoleArn not a role', request: mountRequest({ objects: OBJECTS, assumeRoleArn: 'arn:aws:iam::111122223333:user/bob' }), mentions: ['assumeRoleArn', 'not an IAM role ARN'] },
-  { name: 'assumeRoleArn not an ARN', request: mountRequest({ objects: OBJECTS, assumeRoleArn: 'reader' }), mentions: ['assumeRoleArn "reader"'] },
-  { name: 'assumeRoleDurationSeconds too short', request: mountRequest({ objects: OBJECTS, assumeRoleArn: 'arn:aws:iam::111122223333:role/r', assumeRoleDurationSeconds: '60' }), mentions: ['assumeRoleDurationSeconds "60"', '900 to 43200'] },
-  { name: 'assumeRoleDurationSeconds not a number', request: mountRequest({ objects: OBJECTS, assumeRoleArn: 'arn:aws:iam::111122223333:role/r', assumeRoleDurationSeconds: '1h' }), mentions: ['assumeRoleDurationSeconds "1h"'] },
-  { name: 'assumeRoleExternalId without a role', request: mountRequest({ objects: OBJECTS, assumeRoleExternalId: 'x' }), mentions: ['assumeRoleExternalId is set without assumeRoleArn'] },
 ];
 
+const spcCases: BadRequest[] = BAD_PARAMETERS.map(({ name, parameters, mentions }) => ({
+  name,
+  request: mountRequest(parameters),
+  mentions,
+}));
+
 describe('parseMountRequest: bad requests are INVALID_ARGUMENT and say what to fix', () => {
-  it.each(requestCases)('$name', ({ request, code, mentions }) => {
+  it.each([...requestCases, ...spcCases])('$name', ({ request, code, mentions }) => {
     const error = invalid(() => parseMountRequest(request), code);
     for (const text of mentions) expect(error.message).toContain(text);
   });
