@@ -8,6 +8,8 @@ const SM_ARN_E1 = 'arn:aws:secretsmanager:us-east-1:111122223333:secret:MySecret
 const SM_ARN_E2 = 'arn:aws:secretsmanager:us-east-2:111122223333:secret:MySecret-a1b2c3';
 const SSM_ARN_E1 = 'arn:aws:ssm:us-east-1:111122223333:parameter/app/db';
 
+const WILDCARD_PARAMETERS = { pathTranslation: 'False', region: 'us-east-1' };
+
 export interface BadObjects {
   name: string;
   objects: string;
@@ -245,6 +247,22 @@ export const BAD_OBJECTS: BadObjects[] = [
     objects: '- objectName: s\n  objectType: secretsmanager\n  jmesPath:\n    - path: a\n      objectAlias: ../a',
     mentions: ['objects[0] "s" jmesPath[0] (objectAlias "../a")', '".." element'],
   },
+  // Beyond ASCP: objectEncoding, jsonKeys and wildcard objectNames (docs/objects.md)
+  { name: 'objectEncoding not an encoding', objects: '- {objectName: a, objectType: secretsmanager, objectEncoding: base32}', mentions: ['objects[0] "a": objectEncoding "base32" is not an encoding', 'utf-8'] },
+  { name: 'jmesPath objectEncoding not an encoding', objects: '- {objectName: a, objectType: secretsmanager, jmesPath: [{path: k, objectAlias: k, objectEncoding: b64}]}', mentions: ['objects[0] "a" jmesPath[0]: objectEncoding "b64"'] },
+  { name: 'jsonKeys not all', objects: '- {objectName: a, objectType: secretsmanager, jsonKeys: "true"}', mentions: ['objects[0] "a": jsonKeys "true" is not a choice. Write jsonKeys: all'] },
+  { name: 'wildcard: a * inside the name', parameters: WILDCARD_PARAMETERS, objects: '- {objectName: /app/*/db, objectType: ssmparameter}', mentions: ['objects[0] "/app/*/db"', 'does not end it', '/app/prod/*'] },
+  { name: 'wildcard: a parameter path without its leading /', parameters: WILDCARD_PARAMETERS, objects: '- {objectName: app/prod/*, objectType: ssmparameter}', mentions: ['objects[0] "app/prod/*"', 'starts and ends with "/"'] },
+  { name: 'wildcard: a parameter path not ending in /', parameters: WILDCARD_PARAMETERS, objects: '- {objectName: /app/prod*, objectType: ssmparameter}', mentions: ['objects[0] "/app/prod*"', 'starts and ends with "/"'] },
+  { name: 'wildcard: every secret', parameters: WILDCARD_PARAMETERS, objects: '- {objectName: "*", objectType: secretsmanager, objectAlias: all}', mentions: ['objects[0] "*"', 'needs a name prefix'] },
+  { name: 'wildcard: an ARN', parameters: WILDCARD_PARAMETERS, objects: '- {objectName: "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/*"}', mentions: ['objects[0]', 'takes a name, not an ARN'] },
+  { name: 'wildcard: with objectVersion', parameters: WILDCARD_PARAMETERS, objects: '- {objectName: prod/*, objectType: secretsmanager, objectVersion: v1}', mentions: ['objects[0] "prod/*": objectVersion cannot be used with a wildcard'] },
+  { name: 'wildcard: with a label', parameters: WILDCARD_PARAMETERS, objects: '- {objectName: /p/*, objectType: ssmparameter, objectVersionLabel: l}', mentions: ['objectVersionLabel cannot be used with a wildcard'] },
+  { name: 'wildcard: with jmesPath', parameters: WILDCARD_PARAMETERS, objects: '- {objectName: prod/*, objectType: secretsmanager, jmesPath: [{path: a, objectAlias: a}]}', mentions: ['jmesPath cannot be used with a wildcard'] },
+  { name: 'wildcard: with jsonKeys', parameters: WILDCARD_PARAMETERS, objects: '- {objectName: prod/*, objectType: secretsmanager, jsonKeys: all}', mentions: ['jsonKeys cannot be used with a wildcard'] },
+  { name: 'wildcard: allowEmpty on a plain name', parameters: WILDCARD_PARAMETERS, objects: '- {objectName: prod, objectType: secretsmanager, allowEmpty: "true"}', mentions: ['objects[0] "prod": allowEmpty applies to a wildcard'] },
+  { name: 'wildcard: allowEmpty not a boolean', parameters: WILDCARD_PARAMETERS, objects: '- {objectName: prod/*, objectType: secretsmanager, allowEmpty: maybe}', mentions: ['allowEmpty must be true or false'] },
+  { name: 'wildcard: the root path with translation off and no alias', parameters: WILDCARD_PARAMETERS, objects: '- {objectName: /*, objectType: ssmparameter}', mentions: ['objects[0] "/*"', 'it is empty', 'objectAlias'] },
 ];
 
 /** Bad SecretProviderClass parameters besides `objects`: the parameter, its value and the fix must be named. */

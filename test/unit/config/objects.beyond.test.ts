@@ -83,25 +83,6 @@ describe('wildcard objectNames', () => {
     expect(failover?.failover).toEqual({ objectName: 'prod/*' });
   });
 
-  const bad: { name: string; yaml: string; mentions: string[] }[] = [
-    { name: 'a * inside the name', yaml: '- {objectName: /app/*/db, objectType: ssmparameter}', mentions: ['objects[0] "/app/*/db"', 'does not end it', '/app/prod/*'] },
-    { name: 'a parameter path without its leading /', yaml: '- {objectName: app/prod/*, objectType: ssmparameter}', mentions: ['objects[0] "app/prod/*"', 'starts and ends with "/"'] },
-    { name: 'a parameter path not ending in /', yaml: '- {objectName: /app/prod*, objectType: ssmparameter}', mentions: ['objects[0] "/app/prod*"', 'starts and ends with "/"'] },
-    { name: 'every secret', yaml: '- {objectName: "*", objectType: secretsmanager, objectAlias: all}', mentions: ['objects[0] "*"', 'needs a name prefix'] },
-    { name: 'an ARN', yaml: '- {objectName: "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/*"}', mentions: ['objects[0]', 'takes a name, not an ARN'] },
-    { name: 'with objectVersion', yaml: '- {objectName: prod/*, objectType: secretsmanager, objectVersion: v1}', mentions: ['objects[0] "prod/*": objectVersion cannot be used with a wildcard'] },
-    { name: 'with a label', yaml: '- {objectName: /p/*, objectType: ssmparameter, objectVersionLabel: l}', mentions: ['objectVersionLabel cannot be used with a wildcard'] },
-    { name: 'with jmesPath', yaml: '- {objectName: prod/*, objectType: secretsmanager, jmesPath: [{path: a, objectAlias: a}]}', mentions: ['jmesPath cannot be used with a wildcard'] },
-    { name: 'with jsonKeys', yaml: '- {objectName: prod/*, objectType: secretsmanager, jsonKeys: all}', mentions: ['jsonKeys cannot be used with a wildcard'] },
-    { name: 'allowEmpty on a plain name', yaml: '- {objectName: prod, objectType: secretsmanager, allowEmpty: "true"}', mentions: ['objects[0] "prod": allowEmpty applies to a wildcard'] },
-    { name: 'allowEmpty not a boolean', yaml: '- {objectName: prod/*, objectType: secretsmanager, allowEmpty: maybe}', mentions: ['allowEmpty must be true or false'] },
-    { name: 'the root path with translation off and no alias', yaml: '- {objectName: /*, objectType: ssmparameter}', mentions: ['objects[0] "/*"', 'it is empty', 'objectAlias'] },
-  ];
-  it.each(bad)('refuses $name, naming the object and the field', ({ yaml, mentions }) => {
-    const error = invalid(() => objects(yaml, { pathTranslation: 'False', region: 'us-east-1' }));
-    for (const text of mentions) expect(error.message).toContain(text);
-  });
-
   it('reads tags on a secret wildcard, a bare * among them', () => {
     const [spec] = objects('- {objectName: "*", objectType: secretsmanager, objectAlias: team, tags: {team: payments, env: ""}}');
     expect(spec?.wildcard).toMatchObject({ prefix: '', tags: [{ key: 'team', value: 'payments' }, { key: 'env', value: '' }] });
