@@ -1,4 +1,4 @@
-import type { InitializeMiddleware, MetadataBearer } from '@smithy/types';
+import type { FinalizeRequestMiddleware, InitializeMiddleware, MetadataBearer } from '@smithy/types';
 import { callOutcome, type CallOutcome } from './errors.js';
 
 export interface AwsCallRecord {
@@ -30,6 +30,29 @@ export function observeCalls(
     } catch (err) {
       const attempts = (err as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1;
       observer({ service, action, region, outcome: callOutcome(err), attempts });
+      throw err;
+    }
+  };
+}
+
+export type ThrottleObserver = (call: { service: string; action: string; region: string }) => void;
+
+/**
+ * A middleware inside the SDK's retries (finalizeRequest, after the retry step): it sees every attempt AWS
+ * throttled, also those a retry then got through, which the call's final outcome hides.
+ */
+export function observeThrottles(
+  service: string,
+  region: string,
+  observer: ThrottleObserver,
+): FinalizeRequestMiddleware<object, MetadataBearer> {
+  return (next, context) => async (args) => {
+    try {
+      return await next(args);
+    } catch (err) {
+      if (callOutcome(err) === 'throttled') {
+        observer({ service, action: String(context.commandName ?? 'unknown').replace(/Command$/, ''), region });
+      }
       throw err;
     }
   };

@@ -12,7 +12,7 @@ import type { AwsClientPool } from './clients.js';
 import { isAborted, isRegionalFault, toProviderError } from './errors.js';
 import { fetchSecrets } from './secretsManager.js';
 import { fetchParameters } from './ssm.js';
-import type { AwsIdentity, BatchSupport, Outcome, RegionContext } from './types.js';
+import type { AwsIdentity, BatchSupport, BatchThrottling, Outcome, RegionContext } from './types.js';
 
 export interface FetchObjectsInput {
   objects: readonly ObjectSpec[];
@@ -21,6 +21,7 @@ export interface FetchObjectsInput {
   identity: AwsIdentity;
   pool: AwsClientPool;
   batchSupport: BatchSupport;
+  batchThrottling: BatchThrottling;
   /** AWS calls in flight for this Mount (--fetch-concurrency). */
   concurrency?: number;
   /** The Mount's deadline; handed to every SDK call. */
@@ -120,8 +121,10 @@ export async function fetchObjects(input: FetchObjectsInput): Promise<FetchedObj
   const limit = pLimit(input.concurrency ?? FLAG_DEFAULTS.fetchConcurrency);
   const contextFor = (region: string): RegionContext => ({
     clients: input.pool.clientsFor(input.identity, region),
+    region,
     identityKey: input.identity.key,
     batchSupport: input.batchSupport,
+    batchThrottling: input.batchThrottling,
     limit,
     signal: input.signal,
   });
