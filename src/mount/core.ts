@@ -96,7 +96,10 @@ const PATH_MEMORY_MS = 10 * 60_000;
  * out as GetSecretValue for a minute, then batching is tried again.
  */
 const BATCH_COOLDOWN_MS = 60_000;
-/** A region counts as throttling for a minute after AWS throttled any attempt there: re-publishes back off. */
+/**
+ * A region counts as throttling for a minute (or --rotation-cache-ttl, if shorter: no longer than a re-publish waits
+ * for a fresh answer anyway) after AWS throttled any attempt there: re-publishes back off meanwhile.
+ */
 const PRESSURE_MS = 60_000;
 
 export interface MountCore {
@@ -137,7 +140,7 @@ export function createMountCore(settings: MountSettings, edges: MountEdges): Mou
   };
   const throttling = new RegionThrottling({
     batchCooldownMs: BATCH_COOLDOWN_MS,
-    pressureMs: PRESSURE_MS,
+    pressureMs: Math.max(1, Math.min(PRESSURE_MS, settings.rotationCacheTtlMs)),
     onSwitch: (region, to) => metrics?.strategySwitches.inc({ region, to }),
   });
   const pool = new AwsClientPool({

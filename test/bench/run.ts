@@ -16,6 +16,7 @@
  *                    [--proxy-port PORT] [--wait-seconds 600] [--starts 9] [--no-build] [--tsx-starts 3]
  *                    [--node-options="--import=/tmp/profiler.mjs"] [--node PATH] [--entrypoint-options="--max-opt=1 …"]
  *                    [--without-compile-cache] [--s6-nodes 1000] [--s6-compression 60] [--s6-polls 6]
+ *                    [--s6-ssm-quota 40]
  *
  * S6 (`--only s6`, not in the default set) runs the node-of-a-large-cluster simulation of s6.ts: our provider is
  * started for it with its rotation cache scaled to the compressed time, another provider (--provider-socket) as it is.
@@ -78,6 +79,7 @@ const { values: args } = parseArgs({
     's6-nodes': { type: 'string', default: '1000' },
     's6-compression': { type: 'string', default: '60' },
     's6-polls': { type: 'string', default: '6' },
+    's6-ssm-quota': { type: 'string', default: '40' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -165,6 +167,7 @@ async function main(): Promise<void> {
       compression: Math.max(1, int('s6-compression')),
       pollSeconds: 120,
       polls: Math.max(5, int('s6-polls')),
+      ssmQuota: Math.max(1, int('s6-ssm-quota')),
     };
     const s6 = async (name: string, client: MountClient) => {
       report.s6 = { ...report.s6, [name]: await runS6(world, { name, client }, s6Options, log) };
