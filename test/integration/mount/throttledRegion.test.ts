@@ -1,7 +1,8 @@
 /**
  * First mounts before rotation while AWS throttles a region: re-publishes are answered from answers past
- * --rotation-cache-ttl (here 1 ms, so every re-publish is past it) within --rotation-cache-grace, never after it.
- * Against moto behind the fault proxy, which throttles what each case says.
+ * --rotation-cache-ttl (here 2 s, waited out) within --rotation-cache-grace, never after it. The region counts as
+ * throttling for the TTL after a throttled call. Against moto behind the fault proxy, which throttles what each case
+ * says.
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -10,8 +11,12 @@ import { createSecret, putSecretValue } from '../../harness/moto.js';
 import { useMountEnvironment, type PodIdentityFixture } from '../../harness/mountEnvironment.js';
 
 const REGION = 'us-east-1';
+const TTL_MS = 2000;
 const GRACE_MS = 5000;
-const env = useMountEnvironment({ providerArgs: ['--rotation-cache-ttl=1ms', `--rotation-cache-grace=${GRACE_MS}ms`] });
+const env = useMountEnvironment({
+  providerArgs: [`--rotation-cache-ttl=${TTL_MS}ms`, `--rotation-cache-grace=${GRACE_MS}ms`],
+});
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const run = randomBytes(3).toString('hex');
 
 const volume = (pod: string) => `/var/lib/kubelet/pods/${run}-${pod}/volumes/kubernetes.io~csi/secrets/mount`;
@@ -37,6 +42,7 @@ describe('a region that throttles', () => {
     const who = await env.pod('app-0', { serviceAccount: 'app' });
     expect(await contents(who, running, volume('app-0'))).toBe('v1');
     await putSecretValue(REGION, running, 'v2');
+    await sleep(TTL_MS + 100);
     const staleBefore = await stale();
     env.proxy.setFault({ kind: 'throttle', service: 'secretsmanager', action: 'BatchGetSecretValue' });
 
@@ -56,7 +62,7 @@ describe('a region that throttles', () => {
     await createSecret(REGION, secret, 'v1');
     const who = await env.pod('graced-0', { serviceAccount: 'graced' });
     expect(await contents(who, secret, volume('graced-0'))).toBe('v1');
-    await new Promise((resolve) => setTimeout(resolve, GRACE_MS + 500));
+    await sleep(TTL_MS + GRACE_MS + 500);
     env.proxy.setFault({ kind: 'throttle', service: 'secretsmanager' });
     const staleBefore = await stale();
 

@@ -482,13 +482,14 @@ describe('rotation re-publishes: answered from the same identity\'s fetch within
 
   it('while the region throttles, a first mount fetches and a re-publish past the TTL is served stale', async () => {
     const metrics = new ProviderMetrics();
-    const w = world(undefined, ['--rotation-cache-ttl=1ms'], metrics);
+    // The region counts as throttling for the TTL after a throttled call: long enough for the two Mounts below.
+    const w = world(undefined, ['--rotation-cache-ttl=2s'], metrics);
     w.aws.putSecret(PRIMARY, 'db', 'v1');
     w.aws.putSecret(PRIMARY, 'other', 'o1');
     await mounted(w, request(w, sm('db'), { parameters: region(), targetPath: podPath('web-0') }));
     w.aws.putSecret(PRIMARY, 'db', 'v2');
     w.aws.override = (call) => (call.action === 'BatchGetSecretValue' ? throttled : undefined);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, 2050));
     w.aws.calls.length = 0;
 
     const first = await mounted(w, request(w, sm('other'), { parameters: region(), targetPath: podPath('web-1') }));
