@@ -22,7 +22,7 @@ export function observeCalls(
   observer: AwsCallObserver,
 ): InitializeMiddleware<object, MetadataBearer> {
   return (next, context) => async (args) => {
-    const action = String(context.commandName ?? 'unknown').replace(/Command$/, '');
+    const action = actionOf(context);
     try {
       const result = await next(args);
       observer({ service, action, region, outcome: 'ok', attempts: result.output.$metadata.attempts ?? 1 });
@@ -51,9 +51,14 @@ export function observeThrottles(
       return await next(args);
     } catch (err) {
       if (callOutcome(err) === 'throttled') {
-        observer({ service, action: String(context.commandName ?? 'unknown').replace(/Command$/, ''), region });
+        observer({ service, action: actionOf(context), region });
       }
       throw err;
     }
   };
+}
+
+/** The API action a command calls: `GetSecretValueCommand` → `GetSecretValue`. */
+function actionOf(context: { commandName?: string }): string {
+  return String(context.commandName ?? 'unknown').replace(/Command$/, '');
 }
