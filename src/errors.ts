@@ -71,13 +71,15 @@ export const ERROR_TABLE = {
   },
   ObjectNotFound: {
     status: status.NOT_FOUND,
-    meaning: 'no such secret, parameter, version or label in that region',
-    fix: '`objectName`, `objectVersion`, `objectVersionLabel` and the region',
+    meaning: 'no such secret, parameter, version or label in that region, or nothing matches a wildcard',
+    fix: '`objectName`, `objectVersion`, `objectVersionLabel` and the region (`allowEmpty` for a wildcard)',
   },
   InvalidObjectValue: {
     status: status.INVALID_ARGUMENT,
-    meaning: "an object's value does not fit the SecretProviderClass (not JSON for `jmesPath`, a path finds nothing)",
-    fix: 'the `jmesPath` entry, or the value in AWS',
+    meaning:
+      "an object's value does not fit the SecretProviderClass (not JSON for `jmesPath` or `jsonKeys`, a path finds " +
+      'nothing, not base64 or hex for `objectEncoding`, a key or name that is no safe file name)',
+    fix: 'the `jmesPath` entry, `objectEncoding`, or the value (or key) in AWS',
   },
   AwsClientError: {
     status: status.FAILED_PRECONDITION,

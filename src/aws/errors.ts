@@ -199,12 +199,19 @@ const SERVICE_NAMES: Record<AwsAction, string> = {
   BatchGetSecretValue: 'Secrets Manager',
   GetSecretValue: 'Secrets Manager',
   GetParameters: 'SSM Parameter Store',
+  GetParametersByPath: 'SSM Parameter Store',
+  'BatchGetSecretValue (name filter)': 'Secrets Manager',
+  ListSecrets: 'Secrets Manager',
 };
 
 const IAM_ACTIONS: Record<AwsAction, string> = {
   BatchGetSecretValue: 'secretsmanager:GetSecretValue',
   GetSecretValue: 'secretsmanager:GetSecretValue',
   GetParameters: 'ssm:GetParameters',
+  GetParametersByPath: 'ssm:GetParametersByPath',
+  'BatchGetSecretValue (name filter)':
+    'secretsmanager:BatchGetSecretValue, secretsmanager:ListSecrets and secretsmanager:GetSecretValue',
+  ListSecrets: 'secretsmanager:ListSecrets',
 };
 
 const MAX_LISTED_OBJECTS = 5;
@@ -237,7 +244,7 @@ function classify(e: ErrorFields, err: unknown, context: ErrorContext): Classifi
     };
   }
   if (ACCESS_DENIED.has(e.name)) {
-    const kms = context.action === 'GetParameters' ? 'for a SecureString' : 'for a customer managed key';
+    const kms = context.action.startsWith('GetParameters') ? 'for a SecureString' : 'for a customer managed key';
     return {
       code: 'AccessDenied',
       fix: `grant ${IAM_ACTIONS[context.action]} (and kms:Decrypt ${kms}) on ${subjects} to the pod's role`,

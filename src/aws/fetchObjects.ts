@@ -12,7 +12,8 @@ import type { AwsClientPool } from './clients.js';
 import { isAborted, isRegionalFault, toProviderError } from './errors.js';
 import { fetchSecrets } from './secretsManager.js';
 import { fetchParameters } from './ssm.js';
-import type { AwsIdentity, BatchSupport, BatchThrottling, Outcome, RegionContext } from './types.js';
+import { fetchWildcards } from './wildcards.js';
+import type { AwsIdentity, BatchSupport, BatchThrottling, FetchedValue, Outcome, RegionContext } from './types.js';
 
 export interface FetchObjectsInput {
   objects: readonly ObjectSpec[];
@@ -26,12 +27,12 @@ export interface FetchObjectsInput {
   concurrency?: number;
   /** The Mount's deadline; handed to every SDK call. */
   signal?: AbortSignal;
+  /** Matches one wildcard entry may expand to (--max-files-per-entry). */
+  maxMatches?: number;
 }
 
-export interface FetchedObject {
+export interface FetchedObject extends FetchedValue {
   spec: ObjectSpec;
-  value: Buffer;
-  version: string;
   /** The region the value was read from. */
   region: string;
   fromFailover: boolean;
@@ -66,17 +67,20 @@ async function fetchRegion(
   refOf: (spec: ObjectSpec) => ObjectRef,
   ctx: RegionContext,
 ): Promise<Outcome[]> {
-  const secretSpecs = specs.filter((s) => s.objectType === 'secretsmanager');
-  const parameterSpecs = specs.filter((s) => s.objectType === 'ssmparameter');
+  const wildcardSpecs = specs.filter((s): s is ObjectSpec & Required<Pick<ObjectSpec, 'wildcard'>> => s.wildcard !== undefined);
+  const secretSpecs = specs.filter((s) => s.objectType === 'secretsmanager' && s.wildcard === undefined);
+  const parameterSpecs = specs.filter((s) => s.objectType === 'ssmparameter' && s.wildcard === undefined);
   const secrets = dedupe(secretSpecs, refOf);
   const parameters = dedupe(parameterSpecs, refOf);
-  const [secretOutcomes, parameterOutcomes] = await Promise.all([
+  const [secretOutcomes, parameterOutcomes, wildcardOutcomes] = await Promise.all([
     secrets.refs.length > 0 ? fetchSecrets(secrets.refs, ctx) : [],
     parameters.refs.length > 0 ? fetchParameters(parameters.refs, ctx) : [],
+    wildcardSpecs.length > 0 ? fetchWildcards(wildcardSpecs, ctx) : [],
   ]);
   const bySpec = new Map<ObjectSpec, Outcome>();
   secretSpecs.forEach((spec, i) => bySpec.set(spec, secretOutcomes[secrets.indexes[i]!]!));
   parameterSpecs.forEach((spec, i) => bySpec.set(spec, parameterOutcomes[parameters.indexes[i]!]!));
+  wildcardSpecs.forEach((spec, i) => bySpec.set(spec, wildcardOutcomes[i]!));
   return specs.map((spec) => bySpec.get(spec)!);
 }
 
@@ -120,8 +124,9 @@ function bothRegionsFailed(primary: ProviderError, failover: ProviderError): Pro
 export async function fetchObjects(input: FetchObjectsInput): Promise<FetchedObject[]> {
   const limit = pLimit(input.concurrency ?? FLAG_DEFAULTS.fetchConcurrency);
   const contextFor = (region: string): RegionContext => ({
-    clients: input.pool.clientsFor(input.identity, region),
     region,
+    maxMatches: input.maxMatches ?? FLAG_DEFAULTS.maxFilesPerEntry,
+    clients: input.pool.clientsFor(input.identity, region),
     identityKey: input.identity.key,
     batchSupport: input.batchSupport,
     batchThrottling: input.batchThrottling,

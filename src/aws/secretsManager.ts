@@ -84,11 +84,10 @@ export function findEntry<T>(id: string, entries: readonly T[], keys: (entry: T)
 }
 
 export function toFetched(answer: Pick<SecretValueEntry, 'SecretString' | 'SecretBinary' | 'VersionId'>): FetchedValue {
-  let value: Buffer;
-  if (answer.SecretString !== undefined) value = Buffer.from(answer.SecretString, 'utf8');
-  else if (answer.SecretBinary !== undefined) value = Buffer.from(answer.SecretBinary);
-  else value = Buffer.alloc(0);
-  return { value, version: answer.VersionId ?? '' };
+  const version = answer.VersionId ?? '';
+  if (answer.SecretString !== undefined) return { value: Buffer.from(answer.SecretString, 'utf8'), version };
+  if (answer.SecretBinary !== undefined) return { value: Buffer.from(answer.SecretBinary), version, binary: true };
+  return { value: Buffer.alloc(0), version };
 }
 
 /** One outcome per requested id: its value, its `Errors[]` entry, or MissingFromAnswer. */

@@ -25,9 +25,28 @@ export interface RegionClients {
 }
 
 /** The AWS API call an outcome came from; error messages name it with the service. */
-export type AwsAction = 'BatchGetSecretValue' | 'GetSecretValue' | 'GetParameters';
+export type AwsAction =
+  | 'BatchGetSecretValue'
+  | 'GetSecretValue'
+  | 'GetParameters'
+  | 'GetParametersByPath'
+  /** BatchGetSecretValue with a name filter (a secret wildcard), which needs secretsmanager:ListSecrets too. */
+  | 'BatchGetSecretValue (name filter)'
+  /** The listing of a secret wildcard with tags. */
+  | 'ListSecrets';
 
 export interface FetchedValue {
+  value: Buffer;
+  version: string;
+  /** A Secrets Manager SecretBinary: raw bytes already, which objectEncoding does not decode. */
+  binary?: boolean;
+  /** A wildcard's matches, each a file; `value` is then empty. */
+  members?: FetchedMember[];
+}
+
+/** One match of a wildcard: its name below the path or after the prefix (not yet translated), value and version. */
+export interface FetchedMember {
+  name: string;
   value: Buffer;
   version: string;
 }
@@ -56,11 +75,13 @@ export type Limit = <T>(call: () => Promise<T>) => Promise<T>;
 
 /** Everything a service module needs to fetch from one region for one identity. */
 export interface RegionContext {
-  clients: RegionClients;
   region: string;
+  clients: RegionClients;
   identityKey: string;
   batchSupport: BatchSupport;
   batchThrottling: BatchThrottling;
   limit: Limit;
   signal?: AbortSignal;
+  /** Matches one wildcard may expand to (--max-files-per-entry). */
+  maxMatches: number;
 }

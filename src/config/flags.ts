@@ -30,6 +30,7 @@ export interface ProviderFlags {
   maxRequestBytes: number;
   maxAnswerBytes: number;
   maxObjects: number;
+  maxFilesPerEntry: number;
   maxConnectionIdleMs: number;
   rotationCacheTtlMs: number;
   rotationCacheGraceMs: number;
@@ -68,6 +69,7 @@ export const FLAGS = {
   'max-request-size': { type: 'string', default: '3Mi', help: 'largest MountRequest read (a SecretProviderClass at etcd\'s 1.5 MiB object limit, JSON-escaped in the attributes); a larger one fails with RESOURCE_EXHAUSTED' },
   'max-answer-size': { type: 'string', default: '4Mi', help: 'largest encoded answer: set it to the driver\'s --max-call-recv-msg-size; a larger Mount fails naming its largest files' },
   'max-objects': { type: 'string', default: '256', help: 'objects one SecretProviderClass may list, which bounds the AWS calls of one Mount' },
+  'max-files-per-entry': { type: 'string', default: '100', help: 'files one objects entry with a wildcard objectName or jsonKeys may write; past it the Mount fails' },
   'max-connection-idle': { type: 'string', default: '30s', help: 'a socket connection with no call for this long is closed; the driver dials again on its next call' },
   'rotation-cache-ttl': { type: 'string', default: '2m', help: 'a rotation re-publish within this long of a fetch of the same objects by the same identity is answered from that fetch (0 = never); adds at most this much to rotation latency' },
   'rotation-cache-grace': { type: 'string', default: '10m', help: 'while AWS throttles the region, re-publishes are answered from answers up to --rotation-cache-ttl plus this old, leaving the quota to first mounts' },
@@ -175,6 +177,7 @@ export function parseFlags(args: string[]): ProviderFlags {
     maxRequestBytes: byteSize('max-request-size', values['max-request-size']),
     maxAnswerBytes: byteSize('max-answer-size', values['max-answer-size']),
     maxObjects: Math.floor(positiveNumber('max-objects', values['max-objects'])),
+    maxFilesPerEntry: Math.floor(positiveNumber('max-files-per-entry', values['max-files-per-entry'])),
     maxConnectionIdleMs: positiveNumber('max-connection-idle', String(duration('max-connection-idle', values['max-connection-idle']))),
     rotationCacheTtlMs: duration('rotation-cache-ttl', values['rotation-cache-ttl']),
     rotationCacheGraceMs: duration('rotation-cache-grace', values['rotation-cache-grace']),

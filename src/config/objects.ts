@@ -4,6 +4,8 @@ import { checkFilePath, checkUniquePaths, translatePath, type PathTranslation, t
 import { arnRegion, looksLikeArn, withRegion, type Arn } from './arn.js';
 import { describeYaml, optionalString, parseFileMode, readFields, requiredString, type Fields } from './fields.js';
 import { parseFailoverObject } from './failover.js';
+import { parseEncoding } from './encoding.js';
+import { parseAllowEmpty, parseJsonKeys, parseTags, parseWildcard } from './wildcard.js';
 import { checkArnRegion, checkedArn, checkSsmSelector } from './refs.js';
 import {
   describeObject,
@@ -12,6 +14,7 @@ import {
   type ObjectRef,
   type ObjectSpec,
   type ObjectType,
+  type Wildcard,
 } from './types.js';
 import { isYamlMap, parseYamlTree, type YamlValue } from './yamlTree.js';
 import { showDeceptiveCharacters } from '../visibleText.js';
@@ -35,10 +38,14 @@ const OBJECT_KEYS = [
   'filePermission',
   'jmesPath',
   'failoverObject',
+  'objectEncoding',
+  'jsonKeys',
+  'allowEmpty',
+  'tags',
 ] as const;
 type ObjectKey = (typeof OBJECT_KEYS)[number];
 
-const JMES_KEYS = ['path', 'objectAlias', 'filePermission'] as const;
+const JMES_KEYS = ['path', 'objectAlias', 'filePermission', 'objectEncoding'] as const;
 const OBJECT_TYPES: readonly ObjectType[] = ['secretsmanager', 'ssmparameter'];
 
 export interface ParsedObjects {
@@ -86,17 +93,61 @@ function parseObject(entry: YamlValue, index: number, ctx: ObjectsContext, untyp
   const objectName = requiredString(fields.objectName, 'objectName', `objects[${index}]`, 'Name the secret or parameter.');
   const where = describeObject({ index, primary: { objectName } });
   const { objectType, arn } = resolveType(objectName, fields.objectType, where, untyped);
+  const found = parseWildcard(objectName, objectType, where, ctx.translation);
   if (arn && ctx.region !== undefined) checkArnRegion(where, 'objectName', arn.region, ctx.region, 'region');
   const primary = parseRef(fields, objectName, objectType, where);
   const objectAlias = optionalString(fields.objectAlias, 'objectAlias', where);
   const mode = parseFileMode(fields.filePermission, where) ?? ctx.defaultMode;
-  const fileName = translatePath(objectAlias ?? objectName, ctx.translation);
+  const fileName = translatePath(objectAlias ?? found?.name ?? objectName, ctx.translation);
   checkFilePath({ path: fileName, owner: where }, objectAlias === undefined ? 'objectName' : 'objectAlias');
   const failover = fields.failoverObject
     ? parseFailoverObject(fields.failoverObject, { where, primary, objectType, objectAlias, ...ctx })
     : replicaFailover(primary, arn, ctx.failoverRegion);
   const jmesPath = parseJmesPath(fields.jmesPath, where, mode, ctx.translation);
-  return { index, objectType, primary, ...(failover && { failover }), fileName, mode, jmesPath };
+  const encoding = parseEncoding(fields.objectEncoding, where);
+  return {
+    index,
+    objectType,
+    primary,
+    ...(failover && { failover }),
+    fileName,
+    mode,
+    jmesPath,
+    ...(encoding && { encoding }),
+    ...parseDirectory(fields, found?.wildcard, where, ctx.translation, objectType),
+  };
+}
+
+/**
+ * The wildcard or `jsonKeys: all` of an entry, whose files are known only once fetched. A wildcard's matches are
+ * current versions of whole values, so it takes no version, label, failoverObject, jmesPath or jsonKeys.
+ */
+function parseDirectory(
+  fields: Fields<ObjectKey>,
+  wildcard: Omit<Wildcard, 'allowEmpty'> | undefined,
+  where: string,
+  translation: PathTranslation,
+  objectType: ObjectType,
+): Pick<ObjectSpec, 'wildcard' | 'jsonKeys'> {
+  const jsonKeys = parseJsonKeys(fields.jsonKeys, where);
+  const allowEmpty = parseAllowEmpty(fields.allowEmpty, where);
+  const tags = parseTags(fields.tags, where, wildcard, objectType);
+  if (wildcard === undefined) {
+    if (allowEmpty !== undefined) {
+      throw invalidSpc(`${where}: allowEmpty applies to a wildcard objectName (e.g. /app/prod/*) only. Remove allowEmpty.`);
+    }
+    return jsonKeys ? { jsonKeys: { translation } } : {};
+  }
+  const refused = (['objectVersion', 'objectVersionLabel', 'failoverObject', 'jmesPath', 'jsonKeys'] as const).find(
+    (key) => fields[key] !== undefined && fields[key] !== null && fields[key] !== '',
+  );
+  if (refused !== undefined) {
+    throw invalidSpc(
+      `${where}: ${refused} cannot be used with a wildcard objectName, which mounts the current value of every ` +
+        `match. Remove ${refused}, or list the objects by name.`,
+    );
+  }
+  return { wildcard: { ...wildcard, allowEmpty: allowEmpty ?? false, ...(tags && { tags }) } };
 }
 
 /** `objects[2] "MySecret"` when the entry has a usable objectName, so even a key error names the object. */
@@ -177,13 +228,15 @@ function parseJmesEntry(entry: YamlValue, where: string, parentMode: number, tra
   checkFilePath({ path: fileName, owner: `${where} (objectAlias "${objectAlias}")` }, 'objectAlias');
   // A jmesPath file is a piece of its object: it takes the object's mode unless it sets its own.
   const mode = parseFileMode(fields.filePermission, where) ?? parentMode;
-  return { path, objectAlias, fileName, mode } satisfies JmesPathEntry;
+  const encoding = parseEncoding(fields.objectEncoding, where);
+  return { path, objectAlias, fileName, mode, ...(encoding && { encoding }) } satisfies JmesPathEntry;
 }
 
 function plannedFiles(spec: ObjectSpec): PlannedFile[] {
   const owner = describeObject(spec);
+  const directory = spec.wildcard !== undefined || spec.jsonKeys !== undefined;
   return [
-    { path: spec.fileName, owner },
+    { path: spec.fileName, owner, ...(directory && { directory }) },
     ...spec.jmesPath.map((entry, i) => ({
       path: entry.fileName,
       owner: `${owner} jmesPath[${i}] (objectAlias "${entry.objectAlias}")`,

@@ -44,6 +44,11 @@ export function unsafePathReason(path: string): string | undefined {
 export interface PlannedFile {
   path: string;
   owner: string;
+  /**
+   * The path is a directory whose files are known only once fetched (a wildcard's matches, a JSON value's keys): no
+   * other file may be at it or below it.
+   */
+  directory?: boolean;
 }
 
 /** Throws unless the path is safe; the message names the owner and the field that produced the path. */
@@ -57,9 +62,14 @@ export function checkFilePath(file: PlannedFile, field: string): void {
   }
 }
 
+function writes(file: PlannedFile): string {
+  return `${file.directory ? 'directory' : 'file'} "${file.path}"`;
+}
+
 /**
  * Every file of one Mount must have its own path, and no file may sit where another needs a directory
- * (`a` and `a/b` with translation off): the driver writes the set atomically and would fail it whole.
+ * (`a` and `a/b` with translation off): the driver writes the set atomically and would fail it whole. A directory
+ * claimed whole (PlannedFile.directory) holds no file of another owner.
  */
 export function checkUniquePaths(files: readonly PlannedFile[]): void {
   const byPath = new Map<string, PlannedFile>();
@@ -67,7 +77,8 @@ export function checkUniquePaths(files: readonly PlannedFile[]): void {
     const other = byPath.get(file.path);
     if (other) {
       throw invalidSpc(
-        `${other.owner} and ${file.owner} both write file "${file.path}". Set a distinct objectAlias on one of them.`,
+        `${other.owner} and ${file.owner} both write ${writes(other.directory ? other : file)}. ` +
+          'Set a distinct objectAlias on one of them.',
       );
     }
     byPath.set(file.path, file);
@@ -76,6 +87,12 @@ export function checkUniquePaths(files: readonly PlannedFile[]): void {
     const elements = file.path.split('/');
     for (let end = 1; end < elements.length; end++) {
       const dir = byPath.get(elements.slice(0, end).join('/'));
+      if (dir?.directory) {
+        throw invalidSpc(
+          `${dir.owner} writes every file of directory "${dir.path}", where ${file.owner} writes ${writes(file)}. ` +
+            'Set a distinct objectAlias on one of them.',
+        );
+      }
       if (dir) {
         throw invalidSpc(
           `${dir.owner} writes file "${dir.path}" where ${file.owner} needs a directory for "${file.path}". ` +

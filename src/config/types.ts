@@ -1,7 +1,12 @@
 /** The typed, validated form of a Mount: everything the fetch stages need, decided before any I/O. */
 
+import type { PathTranslation } from './paths.js';
+
 export type ObjectType = 'secretsmanager' | 'ssmparameter';
 export type AddressType = 'ipv4' | 'ipv6' | 'auto';
+
+/** How a string value is encoded before it is written: `utf-8` (as is, the default), `base64` or `hex` (decoded). */
+export type ObjectEncoding = 'utf-8' | 'base64' | 'hex';
 
 /** One file cut out of a JSON value by a JMESPath expression. */
 export interface JmesPathEntry {
@@ -11,6 +16,26 @@ export interface JmesPathEntry {
   /** The alias as written, for messages. */
   objectAlias: string;
   mode: number;
+  /** Set when the entry's `objectEncoding` is base64 or hex: the selected string is decoded. */
+  encoding?: Exclude<ObjectEncoding, 'utf-8'>;
+}
+
+/**
+ * A wildcard `objectName`: every SSM parameter below a path (`/app/prod/*`, GetParametersByPath), or every secret
+ * whose name starts with a prefix (`prod/app/*`, BatchGetSecretValue with a name filter). Each match is one file in
+ * the directory of the entry's file name, named by its name below the path or after the prefix.
+ */
+export interface Wildcard {
+  /** What every match's name starts with: an SSM path with its trailing `/` (`/app/prod/`), or a secret name prefix. */
+  prefix: string;
+  /** `**`: matches at any depth; `*`: only names with no further `/` below the prefix. */
+  recursive: boolean;
+  /** `allowEmpty: true`: no match writes no file instead of failing the Mount. */
+  allowEmpty: boolean;
+  /** Secrets Manager `tags`: a match carries every one of these tags, key and value exactly. */
+  tags?: { key: string; value: string }[];
+  /** How a match's name below the prefix becomes its file name (the mount's pathTranslation). */
+  translation: PathTranslation;
 }
 
 /** What to fetch from one region: the primary object, or its failover stand-in. */
@@ -36,6 +61,12 @@ export interface ObjectSpec {
   fileName: string;
   mode: number;
   jmesPath: JmesPathEntry[];
+  /** Set when `objectEncoding` is base64 or hex: the value (or each wildcard match's) is decoded. */
+  encoding?: Exclude<ObjectEncoding, 'utf-8'>;
+  /** Set for a wildcard objectName: `fileName` is then the directory of the matches' files. */
+  wildcard?: Wildcard;
+  /** `jsonKeys: all`: every top-level key of the JSON value is a file in the directory `fileName`, its name translated. */
+  jsonKeys?: { translation: PathTranslation };
 }
 
 export interface PodInfo {

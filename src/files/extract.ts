@@ -2,6 +2,7 @@ import { describeObject, type JmesPathEntry, type ObjectSpec } from '../config/t
 import type { ErrorCode } from '../errors.js';
 import { budgetedJson, type JsonBudgets } from './budgetedJson.js';
 import { searchJmesPath } from '../config/jmes.js';
+import { decodeText, encodingName } from './decode.js';
 
 /**
  * Cuts an object's jmesPath files out of its value. It runs in the jmesPath worker (jmespathWorker.ts), which loads
@@ -37,7 +38,7 @@ export function extractJmesPath(
 ): Extraction {
   if (spec.jmesPath.length === 0) return { files: [] };
   const document = parseJson(value);
-  if (document === NOT_JSON) {
+  if (document === NOT_JSON_VALUE) {
     return invalidValue(
       `${describeObject(spec)}: its value is not JSON, so its jmesPath entries cannot be extracted. ` +
         'Store the value as a JSON object, or remove jmesPath.',
@@ -53,14 +54,15 @@ export function extractJmesPath(
   return { files };
 }
 
-const NOT_JSON = Symbol('not JSON');
+/** What parseJson returns for a value that is not JSON (a parser's message quotes the text, so none is kept). */
+export const NOT_JSON_VALUE = Symbol('not JSON');
 
-function parseJson(value: Uint8Array | string): unknown {
+export function parseJson(value: Uint8Array | string): unknown {
   try {
     // As a Buffer reads it (a BOM stays, and is not JSON), wherever the bytes were copied to.
     return JSON.parse(typeof value === 'string' ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8'));
   } catch {
-    return NOT_JSON;
+    return NOT_JSON_VALUE;
   }
 }
 
@@ -87,6 +89,7 @@ function evaluate(
   if (result === null || result === undefined) {
     return invalidValue(`${where} found nothing in the value. Check the key names (they are case-sensitive).`);
   }
+  if (entry.encoding !== undefined) return decoded(where, result, entry.encoding);
   // A string is the file as is; ASCP rejects other types, we write their JSON text (numbers, booleans, objects).
   const written = budgetedJson(result, budgets);
   if ('over' in written) return tooLarge(`${where}: its result holds ${overBudget(written)}, the limit of one jmesPath file.`);
@@ -96,6 +99,23 @@ function evaluate(
     );
   }
   return { contents: written.bytes };
+}
+
+/** objectEncoding of a jmesPath entry: the string it selects, decoded. */
+function decoded(where: string, result: unknown, encoding: 'base64' | 'hex'): { contents: Buffer } | { refused: Refusal } {
+  const bytes = typeof result === 'string' ? decodeText(result, encoding) : undefined;
+  if (bytes !== undefined) return { contents: bytes };
+  const found = typeof result === 'string' ? `a string that is not ${encodingName(encoding)}` : `a JSON ${jsonType(result)}, not a string`;
+  return invalidValue(
+    `${where} selects ${found}, so objectEncoding ${encoding} cannot decode it. Store the key's value ` +
+      `${encoding}-encoded, or remove objectEncoding from the entry.`,
+  );
+}
+
+/** The JSON type of a parsed value, for messages that must not show the value itself. */
+export function jsonType(value: unknown): string {
+  if (Array.isArray(value)) return 'array';
+  return value === null ? 'null' : typeof value === 'object' ? 'object' : typeof value;
 }
 
 /** Which budget a text went past, with its number. */

@@ -22,7 +22,8 @@ export function checkAnswerSize(response: MountResponseMessage, objects: readonl
     .sort((a, b) => b.contents.length - a.contents.length)
     .slice(0, LISTED_FILES)
     .map((file) => {
-      const spec = sourceOf.get(file.path);
+      // A wildcard's or jsonKeys' file sits in its entry's directory.
+      const spec = sourceOf.get(file.path) ?? objects.find((o) => (o.wildcard ?? o.jsonKeys) && file.path.startsWith(`${o.fileName}/`));
       return `"${file.path}" (${bytes(file.contents.length)}${spec ? ` from ${describeObject(spec)}` : ''})`;
     });
   const more = response.files.length - largest.length;

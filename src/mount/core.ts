@@ -50,6 +50,7 @@ export type MountSettings = Pick<
   | 'jmesPathTimeoutMs'
   | 'maxAnswerBytes'
   | 'maxObjects'
+  | 'maxFilesPerEntry'
   | 'rotationCacheTtlMs'
   | 'rotationCacheGraceMs'
   | 'rotationCacheBytes'
@@ -198,6 +199,7 @@ export function createMountCore(settings: MountSettings, edges: MountEdges): Mou
     jmesPath,
     maxAnswerBytes: settings.maxAnswerBytes,
     maxObjects: settings.maxObjects,
+    maxFilesPerEntry: settings.maxFilesPerEntry,
     parseObjects: objects.parse,
     objectsIds: new ObjectsIds(),
     published: new PublishedPaths({

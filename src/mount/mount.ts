@@ -9,7 +9,8 @@ import { parseMountRequest, type ObjectsParser } from '../config/mountRequest.js
 import { invalidSpc, ProviderError } from '../errors.js';
 import { checkArnRegions } from '../config/objects.js';
 import { describeObject, type MountConfig, type ObjectSpec } from '../config/types.js';
-import type { JmesPathExtractor } from '../files/jmespathWorkers.js';
+import { JMESPATH_LIMITS, type JmesPathExtractor } from '../files/jmespathWorkers.js';
+import { prepareObjects } from '../files/members.js';
 import { renderFiles } from '../files/render.js';
 import type { ClusterReader } from '../k8s/cluster.js';
 import type { MountRequestMessage, MountResponseMessage } from '../server/proto.js';
@@ -35,6 +36,8 @@ export interface MountDependencies {
   maxAnswerBytes: number;
   /** Objects one SecretProviderClass may list: bounds the AWS calls of one Mount. */
   maxObjects: number;
+  /** Files one wildcard or jsonKeys entry may write. */
+  maxFilesPerEntry: number;
   /** Parses the objects YAML, remembering each text's verdict (config/objectsCache.ts). */
   parseObjects: ObjectsParser;
   /** Numbers each parsed objects list, for the fetch key. */
@@ -174,17 +177,21 @@ async function fetchAndRender(
   deps: MountDependencies,
   signal: AbortSignal,
 ): Promise<Fetched> {
-  const fetched = await fetchObjects({
-    objects: config.objects,
-    region,
-    failoverRegion: config.failoverRegion,
-    identity,
-    pool: deps.pool,
-    batchSupport: deps.batchSupport,
-    batchThrottling: deps.throttling,
-    concurrency: deps.fetchConcurrency,
-    signal,
-  });
+  const fetched = prepareObjects(
+    await fetchObjects({
+      objects: config.objects,
+      region,
+      failoverRegion: config.failoverRegion,
+      identity,
+      pool: deps.pool,
+      batchSupport: deps.batchSupport,
+      batchThrottling: deps.throttling,
+      concurrency: deps.fetchConcurrency,
+      signal,
+      maxMatches: deps.maxFilesPerEntry,
+    }),
+    { maxFiles: deps.maxFilesPerEntry, budgets: JMESPATH_LIMITS.budgets },
+  );
   // A Mount without jmesPath entries never touches the extractor (and its worker threads).
   const extracted = fetched.some(({ spec }) => spec.jmesPath.length > 0) ? await deps.jmesPath.extract(fetched, signal) : [];
   const { files, versions } = renderFiles(fetched, extracted);

@@ -68,7 +68,7 @@ export async function createSecret(
   region: string,
   name: string,
   value: string | Uint8Array,
-  opts: { description?: string; kmsKeyId?: string; replicaRegions?: string[] } = {},
+  opts: { description?: string; kmsKeyId?: string; replicaRegions?: string[]; tags?: Record<string, string> } = {},
 ): Promise<SecretVersion> {
   const out = await seedSecretsManager(region).send(
     new CreateSecretCommand({
@@ -77,6 +77,7 @@ export async function createSecret(
       Description: opts.description,
       KmsKeyId: opts.kmsKeyId,
       AddReplicaRegions: opts.replicaRegions?.map((Region) => ({ Region })),
+      Tags: opts.tags && Object.entries(opts.tags).map(([Key, Value]) => ({ Key, Value })),
     }),
   );
   return { arn: out.ARN!, versionId: out.VersionId! };

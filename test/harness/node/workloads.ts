@@ -92,6 +92,12 @@ export interface AppPodOptions {
   secretEnv?: Record<string, { secret: string; key: string }>;
   /** Print one frame, then sleep: for many pods at once on a small machine. */
   printOnce?: boolean;
+  /**
+   * Every file below the mount, in subdirectories too, by its path relative to it, each with its SHA-256 (`sha:`
+   * lines) for binary contents: read through the atomic writer's `..data` link, so its timestamped copies and the
+   * files of an earlier write never show.
+   */
+  walk?: boolean;
 }
 
 /**
@@ -101,9 +107,15 @@ export interface AppPodOptions {
  */
 export function appPod(o: AppPodOptions): V1Pod {
   const envNames = Object.keys(o.secretEnv ?? {});
+  const listing = o.walk
+    ? [
+        `(cd ${MOUNT_PATH}/..data/ && find . -type f | while read -r f; do`,
+        '  echo "sha:${f#./}=$(sha256sum < "$f" | cut -d" " -f1)"; echo "file:${f#./}=$(cat "$f")"; done)',
+      ]
+    : [`for f in ${MOUNT_PATH}/*; do echo "file:\${f##*/}=$(cat "$f")"; done`];
   const frame = [
     'echo "--- begin"',
-    `for f in ${MOUNT_PATH}/*; do echo "file:\${f##*/}=$(cat "$f")"; done`,
+    ...listing,
     ...envNames.map((n) => `echo "env:${n}=$${n}"`),
     'echo "--- end"',
   ];
@@ -136,6 +148,8 @@ export function appPod(o: AppPodOptions): V1Pod {
 export interface PodView {
   files: Record<string, string>;
   env: Record<string, string>;
+  /** SHA-256 (hex) of each file, for a pod with `walk`. */
+  sha: Record<string, string>;
 }
 
 export async function podView(namespace: string, name: string): Promise<PodView | undefined> {
@@ -143,10 +157,10 @@ export async function podView(namespace: string, name: string): Promise<PodView 
   const frames = log.split('--- begin\n').slice(1).filter((f) => f.includes('--- end'));
   const last = frames.at(-1);
   if (last === undefined) return undefined;
-  const view: PodView = { files: {}, env: {} };
+  const view: PodView = { files: {}, env: {}, sha: {} };
   for (const line of last.slice(0, last.indexOf('--- end')).split('\n').filter(Boolean)) {
-    const match = /^(file|env):([^=]+)=(.*)$/s.exec(line);
-    if (match) (match[1] === 'file' ? view.files : view.env)[match[2] as string] = match[3] as string;
+    const match = /^(file|env|sha):([^=]+)=(.*)$/s.exec(line);
+    if (match) view[match[1] === 'file' ? 'files' : (match[1] as 'env' | 'sha')][match[2] as string] = match[3] as string;
   }
   return view;
 }

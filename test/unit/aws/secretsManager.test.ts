@@ -78,7 +78,7 @@ describe('matchBatchAnswer', () => {
       [{ SecretId: 'gone', ErrorCode: 'ResourceNotFoundException', Message: "can't find it" }],
     );
     expect(outcomes[0]).toEqual({ ok: true, fetched: { value: Buffer.from('pässword'), version: 'v-db' } });
-    expect(outcomes[1]).toEqual({ ok: true, fetched: { value: Buffer.from([0, 255]), version: 'v-bin' } });
+    expect(outcomes[1]).toEqual({ ok: true, fetched: { value: Buffer.from([0, 255]), version: 'v-bin', binary: true } });
     expect(outcomes[2]).toMatchObject({
       ok: false,
       action: 'BatchGetSecretValue',
@@ -89,13 +89,15 @@ describe('matchBatchAnswer', () => {
 });
 
 describe('toFetched', () => {
-  it('takes SecretString as UTF-8, else SecretBinary as is', () => {
-    expect(toFetched({ SecretString: '€', SecretBinary: new Uint8Array([1]), VersionId: 'v' }).value).toEqual(
-      Buffer.from([0xe2, 0x82, 0xac]),
-    );
+  it('takes SecretString as UTF-8, else SecretBinary as is and marked binary (objectEncoding leaves it alone)', () => {
+    expect(toFetched({ SecretString: '€', SecretBinary: new Uint8Array([1]), VersionId: 'v' })).toEqual({
+      value: Buffer.from([0xe2, 0x82, 0xac]),
+      version: 'v',
+    });
     expect(toFetched({ SecretBinary: new Uint8Array([9, 8]), VersionId: 'v' })).toEqual({
       value: Buffer.from([9, 8]),
       version: 'v',
+      binary: true,
     });
   });
 });

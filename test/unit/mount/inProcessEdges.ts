@@ -45,6 +45,8 @@ export interface AwsCall {
 export class InProcessAws {
   readonly secrets = new Map<string, Map<string, SecretVersion[]>>();
   readonly parameters = new Map<string, Map<string, ParameterVersion[]>>();
+  /** Tags by region and secret name, which ListSecrets answers. */
+  readonly tags = new Map<string, Map<string, Record<string, string>>>();
   readonly calls: AwsCall[] = [];
   /** Consulted before every call: a case's faults (a region down, a denial, a refused role). */
   override: (call: AwsCall, body: Record<string, unknown>) => Override = () => undefined;
@@ -99,6 +101,10 @@ export class InProcessAws {
         return this.batchGetSecretValue(region, body);
       case 'GetParameters':
         return this.getParameters(region, body);
+      case 'GetParametersByPath':
+        return this.getParametersByPath(region, body);
+      case 'ListSecrets':
+        return this.listSecrets(region, body);
       case 'AssumeRoleWithWebIdentity':
       case 'AssumeRole':
         return stsCredentials(action);
@@ -135,6 +141,7 @@ export class InProcessAws {
   }
 
   private batchGetSecretValue(region: string, body: Record<string, unknown>): HttpResponse {
+    if (body.Filters !== undefined) return this.filteredSecrets(region, body);
     const ids = body.SecretIdList as string[];
     const SecretValues = [];
     const Errors = [];
@@ -144,6 +151,40 @@ export class InProcessAws {
       else Errors.push({ SecretId: id, ErrorCode: 'ResourceNotFoundException', Message: "Secrets Manager can't find the specified secret." });
     }
     return json({ SecretValues, Errors });
+  }
+
+  /** A `name` filter, as AWS applies it: a prefix, whatever the case; pages of MaxResults. */
+  private filteredSecrets(region: string, body: Record<string, unknown>): HttpResponse {
+    const [filter] = body.Filters as { Key: string; Values: string[] }[];
+    const prefix = (filter?.Values[0] ?? '').toLowerCase();
+    const names = [...(this.secrets.get(region)?.keys() ?? [])].filter((name) => name.toLowerCase().startsWith(prefix));
+    const { items, NextToken } = page(names, body);
+    return json({ SecretValues: items.map((name) => this.findSecret(region, name)), Errors: [], ...(NextToken && { NextToken }) });
+  }
+
+  /** Every secret of the region with its tags, pages of MaxResults (AWS narrows by Filters; the caller decides). */
+  private listSecrets(region: string, body: Record<string, unknown>): HttpResponse {
+    const { items, NextToken } = page([...(this.secrets.get(region)?.keys() ?? [])], body);
+    const SecretList = items.map((Name) => ({
+      ARN: `arn:aws:secretsmanager:${region}:${ACCOUNT}:secret:${Name}-AbCdEf`,
+      Name,
+      Tags: Object.entries(this.tags.get(region)?.get(Name) ?? {}).map(([Key, Value]) => ({ Key, Value })),
+    }));
+    return json({ SecretList, ...(NextToken && { NextToken }) });
+  }
+
+  private getParametersByPath(region: string, body: Record<string, unknown>): HttpResponse {
+    const path = String(body.Path);
+    const below = path === '/' ? '/' : `${path}/`;
+    const names = [...(this.parameters.get(region)?.keys() ?? [])].filter(
+      (name) => name.startsWith(below) && (body.Recursive === true || !name.slice(below.length).includes('/')),
+    );
+    const { items, NextToken } = page(names, body);
+    const Parameters = items.map((Name) => {
+      const latest = this.parameters.get(region)?.get(Name)?.at(-1);
+      return { Name, Type: 'SecureString', Value: latest?.value, Version: latest?.version, DataType: 'text' };
+    });
+    return json({ Parameters, ...(NextToken && { NextToken }) });
   }
 
   private getParameters(region: string, body: Record<string, unknown>): HttpResponse {
@@ -170,6 +211,13 @@ export class InProcessAws {
     }
     return json({ Parameters, InvalidParameters });
   }
+}
+
+/** One page of a listing: MaxResults items from the NextToken (an index) on. */
+function page<T>(all: readonly T[], body: Record<string, unknown>): { items: T[]; NextToken?: string } {
+  const start = Number(body.NextToken ?? 0);
+  const end = start + Number(body.MaxResults ?? 10);
+  return { items: all.slice(start, end), ...(end < all.length && { NextToken: String(end) }) };
 }
 
 function waitForAbort(signal: { aborted: boolean } | undefined, reject: (err: Error) => void): void {

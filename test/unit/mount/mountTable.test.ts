@@ -345,6 +345,78 @@ const good: GoodCase[] = [
     options: { parameters: { ...region(), assumeRoleArn: 'arn:aws:iam::444455556666:role/reader' } },
     files: { db: 's3cret' },
     check: (w) => expect(w.aws.calls.map((c) => c.action)).toEqual(['AssumeRoleWithWebIdentity', 'AssumeRole', 'BatchGetSecretValue']),
+  },  {
+    name: 'jsonKeys: every top-level key is a file of the alias directory, with the secret\'s version',
+    setup: (w) => w.aws.putSecret(PRIMARY, 'db', JSON.stringify({ user: 'app', port: 5432 })),
+    objects: sm('db', '  objectAlias: db\n  jsonKeys: all\n'),
+    options: { parameters: region() },
+    files: { 'db/user': 'app', 'db/port': '5432' },
+    check: (w, { versions }) => expect(new Set(Object.values(versions)).size).toBe(1),
+  },
+  {
+    name: 'objectEncoding: a base64 secret and a hex parameter are written decoded, a binary secret as it is',
+    setup: (w) => {
+      w.aws.putSecret(PRIMARY, 'b64', Buffer.from('keystore').toString('base64'));
+      w.aws.putSecret(PRIMARY, 'bin', Buffer.from('raw'));
+      w.aws.putParameter(PRIMARY, '/hex', Buffer.from('der').toString('hex'));
+    },
+    objects: sm('b64', '  objectEncoding: base64\n') + sm('bin', '  objectEncoding: base64\n') + ssm('/hex', '  objectEncoding: hex\n'),
+    options: { parameters: region() },
+    files: { b64: 'keystore', bin: 'raw', _hex: 'der' },
+  },
+  {
+    name: 'a parameter path wildcard: each parameter one level below, page after page, with its version',
+    setup: (w) => {
+      for (let i = 0; i < 11; i++) w.aws.putParameter(PRIMARY, `/app/p${i}`, `v${i}`);
+      w.aws.putParameter(PRIMARY, '/app/deeper/x', 'not one level below');
+      w.aws.putParameter(PRIMARY, '/apparent', 'not below the path');
+    },
+    objects: ssm('/app/*', '  objectAlias: app\n'),
+    options: { parameters: region() },
+    files: Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`app/p${i}`, `v${i}`])),
+    check: (w, { versions }) => {
+      expect(w.aws.calls.filter((c) => c.action === 'GetParametersByPath')).toHaveLength(2);
+      expect(versions['app/p0']).toBe('1');
+    },
+  },
+  {
+    name: 'a secret prefix wildcard keeps names that start with the prefix exactly, whatever AWS\'s filter answers',
+    setup: (w) => {
+      w.aws.putSecret(PRIMARY, 'prod/a', 'a');
+      w.aws.putSecret(PRIMARY, 'PROD/b', 'not this case');
+      w.aws.putSecret(PRIMARY, 'prod/x/y', 'deeper');
+    },
+    objects: sm('prod/*') + sm('prod/**', '  objectAlias: all\n'),
+    options: { parameters: region() },
+    files: { 'prod/a': 'a', 'all/a': 'a', 'all/x_y': 'deeper' },
+  },
+  {
+    name: 'a secret wildcard with tags keeps the secrets carrying every tag exactly, their values batched',
+    setup: (w) => {
+      const tag = (name: string, tags: Record<string, string>) => {
+        w.aws.putSecret(PRIMARY, name, name);
+        if (!w.aws.tags.has(PRIMARY)) w.aws.tags.set(PRIMARY, new Map());
+        w.aws.tags.get(PRIMARY)!.set(name, tags);
+      };
+      tag('pay/a', { team: 'payments', env: 'prod' });
+      tag('pay/b', { team: 'payments-old', env: 'prod' });
+      tag('other', { team: 'payments', env: 'prod' });
+      tag('pay/c', { team: 'payments' });
+    },
+    objects: sm('pay/*', '  objectAlias: pay\n  tags: {team: payments, env: prod}\n'),
+    options: { parameters: region() },
+    files: { 'pay/a': 'pay/a' },
+    check: (w) => expect(w.aws.calls.map((c) => c.action)).toEqual(['AssumeRoleWithWebIdentity', 'ListSecrets', 'BatchGetSecretValue']),
+  },
+  {
+    name: 'a wildcard fails over with its region, and allowEmpty writes nothing for no match',
+    setup: (w) => {
+      w.aws.putParameter(FAILOVER, '/app/p', 'from failover');
+      w.aws.override = down(PRIMARY);
+    },
+    objects: ssm('/app/*', '  objectAlias: app\n') + ssm('/none/*', '  objectAlias: none\n  allowEmpty: true\n'),
+    options: { parameters: withFailover },
+    files: { 'app/p': 'from failover' },
   },
 ];
 
@@ -693,6 +765,38 @@ const bad: BadCase[] = [
     setup: (w) => (w.aws.override = (call) => (call.action.endsWith('SecretValue') ? 'throw' : undefined)),
     objects: sm('db'),
     options: () => ({ parameters: region() }),
+  },  {
+    name: 'a wildcard that matches nothing',
+    code: 'ObjectNotFound',
+    objects: ssm('/none/*', '  objectAlias: none\n'),
+    options: () => ({ parameters: region() }),
+    says: /objects\[0\] "\/none\/\*": no parameters under path \/none\/ .*allowEmpty: true/,
+  },
+  {
+    name: 'a wildcard past --max-files-per-entry',
+    code: 'InvalidSecretProviderClass',
+    setup: (w) => {
+      for (let i = 0; i < 101; i++) w.aws.putSecret(PRIMARY, `many/s${i}`, 'x');
+    },
+    objects: sm('many/*'),
+    options: () => ({ parameters: region() }),
+    says: /more than 100 secrets whose name starts with "many\/".*--max-files-per-entry/,
+  },
+  {
+    name: 'a value that is not the base64 its objectEncoding says',
+    code: 'InvalidObjectValue',
+    setup: (w) => w.aws.putSecret(PRIMARY, 'db', 'hunter2!'),
+    objects: sm('db', '  objectEncoding: base64\n'),
+    options: () => ({ parameters: region() }),
+    says: /^objects\[0\] "db": its value is not base64 text(?!.*hunter2)/,
+  },
+  {
+    name: 'jsonKeys on keys that become one file',
+    code: 'InvalidObjectValue',
+    setup: (w) => w.aws.putSecret(PRIMARY, 'db', JSON.stringify({ 'a/b': 1, a_b: 2 })),
+    objects: sm('db', '  jsonKeys: all\n'),
+    options: () => ({ parameters: region() }),
+    says: /keys "a\/b" and "a_b" both become file "a_b"/,
   },
 ];
 
