@@ -11,7 +11,7 @@ import type { NodeHttpHandler } from '@smithy/node-http-handler';
 import { LRUCache } from 'lru-cache';
 import { FLAG_DEFAULTS } from '../config/flags.js';
 import type { AwsCredentials, AwsIdentity, RegionClients } from './types.js';
-import { observeCalls, type AwsCallObserver } from './callObserver.js';
+import { observeCalls, observeThrottles, type AwsCallObserver, type ThrottleObserver } from './callObserver.js';
 import { keepAliveHandler } from './httpHandler.js';
 import type { InProcessHandler } from './inProcessAnswers.js';
 import { SharedCalls } from './sharedCalls.js';
@@ -38,6 +38,8 @@ export interface AwsClientPoolOptions {
   userAgent?: string;
   /** Told of every call once it ended (after retries): where the metrics plug in. */
   onCall?: AwsCallObserver;
+  /** Told of every attempt AWS throttled, retried ones included. */
+  onThrottled?: ThrottleObserver;
   /** Answers every request in place of the network, the connection options aside (priming, src/mount/prime.ts). */
   requestHandler?: InProcessHandler;
 }
@@ -98,6 +100,7 @@ export class AwsClientPool {
   private readonly maxAttempts: number;
   private readonly userAgent: [string, string?][];
   private readonly onCall: AwsCallObserver | undefined;
+  private readonly onThrottled: ThrottleObserver | undefined;
 
   constructor(options: AwsClientPoolOptions = {}) {
     this.handler = options.requestHandler ?? keepAliveHandler({ ...options, maxSockets: options.maxSockets ?? 64 });
@@ -112,6 +115,7 @@ export class AwsClientPool {
     this.maxAttempts = options.maxAttempts ?? FLAG_DEFAULTS.awsMaxAttempts;
     this.userAgent = userAgentPairs(options.userAgent ?? 'aws-secrets-csi-provider');
     this.onCall = options.onCall;
+    this.onThrottled = options.onThrottled;
   }
 
   /**
@@ -171,6 +175,11 @@ export class AwsClientPool {
       const step = { step: 'initialize', name: 'observeCalls' } as const;
       clients.secretsManager.middlewareStack.add(observeCalls('secretsmanager', region, this.onCall), step);
       clients.ssm.middlewareStack.add(observeCalls('ssm', region, this.onCall), step);
+    }
+    if (this.onThrottled) {
+      const step = { step: 'finalizeRequest', priority: 'low', name: 'observeThrottles' } as const;
+      clients.secretsManager.middlewareStack.add(observeThrottles('secretsmanager', region, this.onThrottled), step);
+      clients.ssm.middlewareStack.add(observeThrottles('ssm', region, this.onThrottled), step);
     }
     this.regions.set(region, clients);
     return clients;

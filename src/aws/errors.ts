@@ -170,6 +170,13 @@ export function isRegionalFault(err: unknown): boolean {
 /** How an AWS call ended, for metrics: a small fixed set, so it can be a label. */
 export type CallOutcome = 'ok' | 'throttled' | 'server_error' | 'network' | 'aborted' | 'client_error';
 
+/** AWS throttled the call (after the SDK's retries), or the ProviderError made of it says so. */
+export function isThrottling(err: unknown): boolean {
+  const cause = err instanceof ProviderError ? err.cause : err;
+  const e = fieldsOf(cause);
+  return e !== undefined && !isAborted(cause) && (THROTTLING.has(e.name) || e.$retryable?.throttling === true);
+}
+
 export function callOutcome(err: unknown): Exclude<CallOutcome, 'ok'> {
   const e = fieldsOf(err);
   if (e === undefined) return 'client_error';

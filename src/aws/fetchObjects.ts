@@ -13,7 +13,7 @@ import { isAborted, isRegionalFault, toProviderError } from './errors.js';
 import { fetchSecrets } from './secretsManager.js';
 import { fetchParameters } from './ssm.js';
 import { fetchWildcards } from './wildcards.js';
-import type { AwsIdentity, BatchSupport, FetchedValue, Outcome, RegionContext } from './types.js';
+import type { AwsIdentity, BatchSupport, BatchThrottling, FetchedValue, Outcome, RegionContext } from './types.js';
 
 export interface FetchObjectsInput {
   objects: readonly ObjectSpec[];
@@ -22,6 +22,7 @@ export interface FetchObjectsInput {
   identity: AwsIdentity;
   pool: AwsClientPool;
   batchSupport: BatchSupport;
+  batchThrottling: BatchThrottling;
   /** AWS calls in flight for this Mount (--fetch-concurrency). */
   concurrency?: number;
   /** The Mount's deadline; handed to every SDK call. */
@@ -128,6 +129,7 @@ export async function fetchObjects(input: FetchObjectsInput): Promise<FetchedObj
     clients: input.pool.clientsFor(input.identity, region),
     identityKey: input.identity.key,
     batchSupport: input.batchSupport,
+    batchThrottling: input.batchThrottling,
     limit,
     signal: input.signal,
   });

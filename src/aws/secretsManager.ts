@@ -1,7 +1,7 @@
 /**
  * Secrets Manager for one region: current versions in batches of 20 through BatchGetSecretValue, pinned
  * versions and labels one by one through GetSecretValue, and GetSecretValue for every object when the identity
- * may not batch.
+ * may not batch, or while BatchGetSecretValue is throttled in the region.
  */
 
 import {
@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { LRUCache } from 'lru-cache';
 import type { ObjectRef } from '../config/types.js';
-import { AnswerError, isAccessDenied, MISSING_FROM_ANSWER } from './errors.js';
+import { AnswerError, isAccessDenied, isThrottling, MISSING_FROM_ANSWER } from './errors.js';
 import { callKey } from './sharedCalls.js';
 import type { BatchSupport, FetchedValue, Outcome, RegionContext } from './types.js';
 
@@ -107,8 +107,11 @@ export function matchBatchAnswer(
   });
 }
 
-/** 'denied' when the identity may not call BatchGetSecretValue at all (the whole call is refused). */
-async function batchGet(ids: string[], ctx: RegionContext): Promise<Outcome[] | 'denied'> {
+/**
+ * 'denied' when the identity may not call BatchGetSecretValue at all (the whole call is refused), 'throttled' when
+ * AWS throttled it beyond the SDK's retries.
+ */
+async function batchGet(ids: string[], ctx: RegionContext): Promise<Outcome[] | 'denied' | 'throttled'> {
   if (ctx.batchSupport.isUnsupported(ctx.identityKey)) return 'denied';
   const values: SecretValueEntry[] = [];
   const errors: APIErrorType[] = [];
@@ -127,6 +130,7 @@ async function batchGet(ids: string[], ctx: RegionContext): Promise<Outcome[] | 
     } while (nextToken);
   } catch (error) {
     if (isAccessDenied(error)) return 'denied';
+    if (isThrottling(error)) return 'throttled';
     return ids.map(() => ({ ok: false, error, action: 'BatchGetSecretValue' }));
   }
   return matchBatchAnswer(ids, values, errors);
@@ -159,14 +163,18 @@ export async function fetchSecrets(refs: readonly ObjectRef[], ctx: RegionContex
         outcomes[i] = await ctx.limit(() => getOne(refs[i]!, ctx));
       }),
     );
-  const calls = planSecretCalls(refs, !ctx.batchSupport.isUnsupported(ctx.identityKey));
+  const batch = !ctx.batchSupport.isUnsupported(ctx.identityKey) && !ctx.batchThrottling.prefersSingle(ctx.region);
+  const calls = planSecretCalls(refs, batch);
   await Promise.all(
     calls.map(async (call) => {
       if (!call.batch) return getEach([call.ref]);
       const answer = await ctx.limit(() => batchGet(call.refs.map((i) => refs[i]!.objectName), ctx));
-      if (answer !== 'denied') return call.refs.forEach((i, k) => (outcomes[i] = answer[k]!));
+      if (Array.isArray(answer)) return call.refs.forEach((i, k) => (outcomes[i] = answer[k]!));
+      // Throttling of the batch is not the region failing: GetSecretValue has a quota of its own. Only when those
+      // calls are throttled too do their errors reach the failover decision.
+      if (answer === 'throttled') ctx.batchThrottling.markBatchThrottled(ctx.region);
+      else ctx.batchSupport.markUnsupported(ctx.identityKey);
       // Scheduled outside the batch's slot of the limit: a slot waiting for slots could deadlock.
-      ctx.batchSupport.markUnsupported(ctx.identityKey);
       return getEach(call.refs);
     }),
   );

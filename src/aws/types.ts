@@ -60,6 +60,16 @@ export interface BatchSupport {
   markUnsupported(identityKey: string): void;
 }
 
+/**
+ * Per region, whether BatchGetSecretValue was throttled lately (after the SDK's retries): its quota (100/s per
+ * account and region) cannot be raised, GetSecretValue's is 100 times larger, so batches go out as GetSecretValue
+ * calls until the cool-down ends.
+ */
+export interface BatchThrottling {
+  prefersSingle(region: string): boolean;
+  markBatchThrottled(region: string): void;
+}
+
 /** Runs one AWS call under the Mount's concurrency bound. */
 export type Limit = <T>(call: () => Promise<T>) => Promise<T>;
 
@@ -69,6 +79,7 @@ export interface RegionContext {
   clients: RegionClients;
   identityKey: string;
   batchSupport: BatchSupport;
+  batchThrottling: BatchThrottling;
   limit: Limit;
   signal?: AbortSignal;
   /** Matches one wildcard may expand to (--max-files-per-entry). */

@@ -32,6 +32,9 @@ export interface ProviderFlags {
   maxObjects: number;
   maxFilesPerEntry: number;
   maxConnectionIdleMs: number;
+  rotationCacheTtlMs: number;
+  rotationCacheGraceMs: number;
+  rotationCacheBytes: number;
   help: boolean;
   version: boolean;
 }
@@ -68,6 +71,9 @@ export const FLAGS = {
   'max-objects': { type: 'string', default: '256', help: 'objects one SecretProviderClass may list, which bounds the AWS calls of one Mount' },
   'max-files-per-entry': { type: 'string', default: '100', help: 'files one objects entry with a wildcard objectName or jsonKeys may write; past it the Mount fails' },
   'max-connection-idle': { type: 'string', default: '30s', help: 'a socket connection with no call for this long is closed; the driver dials again on its next call' },
+  'rotation-cache-ttl': { type: 'string', default: '2m', help: 'a rotation re-publish within this long of a fetch of the same objects by the same identity is answered from that fetch (0 = never); adds at most this much to rotation latency' },
+  'rotation-cache-grace': { type: 'string', default: '10m', help: 'while AWS throttles the region, re-publishes are answered from answers up to --rotation-cache-ttl plus this old, leaving the quota to first mounts' },
+  'rotation-cache-size': { type: 'string', default: '32Mi', help: 'bytes of answers kept for re-publishes at most; the least recently used is dropped' },
   'metrics-addr': { type: 'string', default: ':8989', help: 'HTTP address of /metrics (Prometheus), /healthz and /readyz; ":8989" = every interface' },
   help: { type: 'boolean', default: false, help: 'print this help' },
   version: { type: 'boolean', default: false, help: 'print the version' },
@@ -173,6 +179,9 @@ export function parseFlags(args: string[]): ProviderFlags {
     maxObjects: Math.floor(positiveNumber('max-objects', values['max-objects'])),
     maxFilesPerEntry: Math.floor(positiveNumber('max-files-per-entry', values['max-files-per-entry'])),
     maxConnectionIdleMs: positiveNumber('max-connection-idle', String(duration('max-connection-idle', values['max-connection-idle']))),
+    rotationCacheTtlMs: duration('rotation-cache-ttl', values['rotation-cache-ttl']),
+    rotationCacheGraceMs: duration('rotation-cache-grace', values['rotation-cache-grace']),
+    rotationCacheBytes: byteSize('rotation-cache-size', values['rotation-cache-size']),
     help: values.help,
     version: values.version,
   };

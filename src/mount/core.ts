@@ -8,6 +8,7 @@ import { AwsClientPool } from '../aws/clients.js';
 import type { InProcessHandler } from '../aws/inProcessAnswers.js';
 import { BatchSupportStore } from '../aws/secretsManager.js';
 import { SharedCalls } from '../aws/sharedCalls.js';
+import { RegionThrottling } from '../aws/throttling.js';
 import { RoleChainer } from '../auth/assumeRole.js';
 import { CredentialCache } from '../auth/credentialCache.js';
 import type { IdentitySource } from '../auth/identity.js';
@@ -25,7 +26,8 @@ import { ServiceAccountIssuer } from '../k8s/serviceAccountIssuer.js';
 import { TokenBucket } from '../k8s/tokenBucket.js';
 import type { ProviderMetrics } from '../observability/metrics.js';
 import type { MountRequestMessage } from '../server/proto.js';
-import { mount, ObjectsIds, type MountDependencies, type MountOutcome } from './mount.js';
+import { AnswerCache, PublishedPaths } from './answerCache.js';
+import { mount, ObjectsIds, type Fetched, type MountDependencies, type MountOutcome } from './mount.js';
 
 /** The flags a Mount pipeline is built from. */
 export type MountSettings = Pick<
@@ -49,6 +51,9 @@ export type MountSettings = Pick<
   | 'maxAnswerBytes'
   | 'maxObjects'
   | 'maxFilesPerEntry'
+  | 'rotationCacheTtlMs'
+  | 'rotationCacheGraceMs'
+  | 'rotationCacheBytes'
 >;
 
 /** Where a pipeline reaches outside the process, and what it tells. */
@@ -74,6 +79,29 @@ export interface MountEdges {
  * token about hourly, so a few hundred are live at once; ~200 bytes each.
  */
 const VERIFIED_TOKENS = 4096;
+
+/**
+ * Answers kept for re-publishes at most (besides --rotation-cache-size): one per distinct (identity,
+ * SecretProviderClass, regions) of the node's pods, which a node of 110-250 pods stays well under.
+ */
+const ANSWERS = 4096;
+/** Target paths remembered per identity: a node's pods of one identity, each with a few volumes. */
+const PATHS_PER_IDENTITY = 1024;
+/**
+ * A path unseen for this long (five of the driver's default 2-minute rotation polls) is forgotten: its volume was
+ * probably unpublished. Forgetting one too soon only costs its next re-publish a fetch.
+ */
+const PATH_MEMORY_MS = 10 * 60_000;
+/**
+ * BatchGetSecretValue's quota is per second: after it was throttled beyond the SDK's retries, a region's batches go
+ * out as GetSecretValue for a minute, then batching is tried again.
+ */
+const BATCH_COOLDOWN_MS = 60_000;
+/**
+ * A region counts as throttling for a minute (or --rotation-cache-ttl, if shorter: no longer than a re-publish waits
+ * for a fresh answer anyway) after AWS throttled any attempt there: re-publishes back off meanwhile.
+ */
+const PRESSURE_MS = 60_000;
 
 export interface MountCore {
   /** One Mount through the pipeline: parse → region → identity → fetch → extract and render. */
@@ -111,12 +139,21 @@ export function createMountCore(settings: MountSettings, edges: MountEdges): Mou
     requestTimeoutMs: settings.awsRequestTimeoutMs,
     ...(edges.awsRequestHandler !== undefined && { requestHandler: edges.awsRequestHandler }),
   };
+  const throttling = new RegionThrottling({
+    batchCooldownMs: BATCH_COOLDOWN_MS,
+    pressureMs: Math.max(1, Math.min(PRESSURE_MS, settings.rotationCacheTtlMs)),
+    onSwitch: (region, to) => metrics?.strategySwitches.inc({ region, to }),
+  });
   const pool = new AwsClientPool({
     ...aws,
     ...(edges.userAgent !== undefined && { userAgent: edges.userAgent }),
     onCall: ({ service, action, region, outcome, attempts }) => {
       metrics?.awsCalls.inc({ service, action, region, outcome });
       if (attempts > 1) metrics?.awsRetries.inc({ service, action, region }, attempts - 1);
+    },
+    onThrottled: (call) => {
+      throttling.noteThrottled(call.region);
+      metrics?.throttles.inc(call);
     },
   });
   // Credentials by identity key, shared by IRSA, Pod Identity and role chaining (never across identities).
@@ -165,6 +202,19 @@ export function createMountCore(settings: MountSettings, edges: MountEdges): Mou
     maxFilesPerEntry: settings.maxFilesPerEntry,
     parseObjects: objects.parse,
     objectsIds: new ObjectsIds(),
+    published: new PublishedPaths({
+      maxIdentities: settings.credentialCacheSize,
+      maxPathsPerIdentity: PATHS_PER_IDENTITY,
+      forgetAfterMs: Math.max(PATH_MEMORY_MS, settings.rotationCacheTtlMs + settings.rotationCacheGraceMs),
+    }),
+    answers: new AnswerCache<Fetched>({
+      ttlMs: settings.rotationCacheTtlMs,
+      graceMs: settings.rotationCacheGraceMs,
+      maxEntries: ANSWERS,
+      maxBytes: settings.rotationCacheBytes,
+    }),
+    throttling,
+    onAnswer: (kind, result) => metrics?.answers.inc({ kind, result }),
   };
   return {
     mount: (request, signal) => mount(request, dependencies, signal),

@@ -81,6 +81,10 @@ function recordSuccess(outcome: MountOutcome, seconds: number, { metrics, logger
   const pod = { namespace: outcome.config.pod.namespace, pod: outcome.config.pod.name };
   const { warnings } = outcome.config;
   if (warnings.length > 0) logger.warn({ ...pod, warnings }, 'secretproviderclass');
+  if (outcome.source === 'stale') {
+    // AWS throttles the region: the pod keeps files older than --rotation-cache-ttl until a re-publish gets through.
+    logger.warn({ ...pod, region: outcome.region, ageMs: Math.round(outcome.ageMs ?? 0) }, 'republish served stale');
+  }
   logger.info(
     {
       ...pod,
@@ -88,6 +92,8 @@ function recordSuccess(outcome: MountOutcome, seconds: number, { metrics, logger
       objects: outcome.config.objects.length,
       files: outcome.response.files.length,
       failedOver: outcome.failedOver,
+      kind: outcome.kind,
+      answer: outcome.source,
       durationMs: Math.round(seconds * 1000),
       result: 'ok',
     },

@@ -1,7 +1,8 @@
 import type { AwsClientPool } from '../aws/clients.js';
-import { isAborted, listObjects } from '../aws/errors.js';
+import { isAborted, isThrottling, listObjects } from '../aws/errors.js';
 import { fetchObjects, type FetchedObject } from '../aws/fetchObjects.js';
 import type { SharedCalls } from '../aws/sharedCalls.js';
+import type { RegionThrottling } from '../aws/throttling.js';
 import type { BatchSupport } from '../aws/types.js';
 import type { AwsIdentity, IdentityResolver } from '../auth/identity.js';
 import { parseMountRequest, type MountRequestFields, type ObjectsParser } from '../config/mountRequest.js';
@@ -13,6 +14,7 @@ import { prepareObjects } from '../files/members.js';
 import { renderFiles } from '../files/render.js';
 import type { ClusterReader } from '../k8s/cluster.js';
 import type { MountRequestMessage, MountResponseMessage } from '../server/proto.js';
+import type { AnswerCache, AnswerSource, CachedAnswer, MountKind, PublishedPaths } from './answerCache.js';
 import { checkAnswerSize } from './answerLimit.js';
 import { resolveRegion } from './region.js';
 
@@ -40,6 +42,14 @@ export interface MountDependencies {
   parseObjects: ObjectsParser;
   /** Numbers each parsed objects list, for the fetch key. */
   objectsIds: ObjectsIds;
+  /** The target paths served, per identity: a path seen again is a rotation re-publish. */
+  published: PublishedPaths;
+  /** Answers re-publishes may be served from (--rotation-cache-ttl), by fetch key. */
+  answers: AnswerCache<Fetched>;
+  /** Which regions AWS throttles lately: BatchGetSecretValue's cool-down, and re-publishes backing off. */
+  throttling: RegionThrottling;
+  /** Told of every Mount's kind and how it was answered (hit, miss, stale). */
+  onAnswer?: (kind: MountKind, result: 'hit' | 'miss' | 'stale') => void;
 }
 
 export interface MountOutcome {
@@ -47,6 +57,10 @@ export interface MountOutcome {
   config: MountConfig;
   region: string;
   failedOver: number;
+  kind: MountKind;
+  source: AnswerSource;
+  /** How old a cached answer was. */
+  ageMs?: number;
 }
 
 export interface Fetched {
@@ -54,6 +68,11 @@ export interface Fetched {
   failedOver: number;
   /** Per object, in the objects' order: where and which version it was read from. */
   sources: readonly Pick<FetchedObject, 'region' | 'version' | 'fromFailover'>[];
+}
+
+interface Answered extends Fetched {
+  source: AnswerSource;
+  ageMs?: number;
 }
 
 /** The Mount, stage by stage as the spec reads: parse → region → identity → fetch → extract and render. */
@@ -67,15 +86,82 @@ export async function mount(
   checkArnRegions(config, region);
   const resolver = config.usePodIdentity ? deps.podIdentity : deps.irsa;
   const identity = await resolver.resolve(config, region, signal);
-  // The pods of a Deployment mount the same SecretProviderClass as the same identity, often at the same moment:
-  // while one such fetch is in flight, the others wait for its answer instead of each matching, rendering and
-  // (in the server) encoding the same 40 files again.
-  const { response, failedOver } = await deps.sharedFetches
-    .run(fetchKey(config, region, identity, deps.objectsIds), (shared) => fetchAndRender(config, region, identity, deps, shared), signal)
+  const key = fetchKey(config, region, identity, deps.objectsIds);
+  const { targetPath, pod } = config;
+  const kind: MountKind = deps.published.seen(identity.key, pod.uid, targetPath) ? 'republish' : 'first';
+  // A first mount never reads the answer cache: a pod started after a secret was rotated must get the new value.
+  if (kind === 'first') deps.onAnswer?.('first', 'miss');
+  const answered =
+    kind === 'first'
+      ? { ...(await fetchShared(key, config, region, identity, deps, signal)), source: 'fetched' as const }
+      : await republish(key, config, region, identity, deps, signal);
+  deps.published.served(identity.key, pod.uid, targetPath);
+  return { ...answered, config, region, kind };
+}
+
+/**
+ * The pods of a Deployment mount the same SecretProviderClass as the same identity, often at the same moment:
+ * while one such fetch is in flight, the others wait for its answer instead of each matching, rendering and
+ * (in the server) encoding the same 40 files again.
+ */
+function fetchShared(
+  key: string,
+  config: MountConfig,
+  region: string,
+  identity: AwsIdentity,
+  deps: MountDependencies,
+  signal: AbortSignal,
+): Promise<Fetched> {
+  return deps.sharedFetches
+    .run(
+      key,
+      async (shared) => {
+        const answer = await fetchAndRender(config, region, identity, deps, shared);
+        deps.answers.store(key, answer);
+        return answer;
+      },
+      signal,
+    )
     .catch((err: unknown) => {
       throw isAborted(err) ? stoppedWaiting(config, region, err) : err;
     });
-  return { response, config, region, failedOver };
+}
+
+/**
+ * A rotation re-publish: answered from a fetch of the same objects by the same identity younger than the TTL. While
+ * AWS throttles the region, an answer within the grace is served instead of a call (and when the call is throttled),
+ * so that first mounts get the quota; the pod keeps files a little older, as the driver would keep its old files had
+ * the re-publish failed.
+ */
+async function republish(
+  key: string,
+  config: MountConfig,
+  region: string,
+  identity: AwsIdentity,
+  deps: MountDependencies,
+  signal: AbortSignal,
+): Promise<Answered> {
+  const fresh = deps.answers.fresh(key);
+  if (fresh !== undefined) {
+    deps.onAnswer?.('republish', 'hit');
+    return { ...fresh.value, failedOver: 0, source: 'cache', ageMs: fresh.ageMs };
+  }
+  const stale = (answer: CachedAnswer<Fetched>): Answered => {
+    deps.onAnswer?.('republish', 'stale');
+    return { ...answer.value, failedOver: 0, source: 'stale', ageMs: answer.ageMs };
+  };
+  const graced = deps.answers.withinGrace(key);
+  if (graced !== undefined && deps.throttling.isThrottling(region)) return stale(graced);
+  try {
+    const fetched = await fetchShared(key, config, region, identity, deps, signal);
+    deps.onAnswer?.('republish', 'miss');
+    return { ...fetched, source: 'fetched' };
+  } catch (err) {
+    const late = deps.answers.withinGrace(key);
+    if (late !== undefined && isThrottling(err)) return stale(late);
+    deps.onAnswer?.('republish', 'miss');
+    throw err;
+  }
 }
 
 /** The parse stage, every rule that needs no I/O; `check` (src/cli) runs it too, so it says what a Mount would. */
@@ -115,6 +201,7 @@ export async function fetchAndRender(
       identity,
       pool: deps.pool,
       batchSupport: deps.batchSupport,
+      batchThrottling: deps.throttling,
       concurrency: deps.fetchConcurrency,
       signal,
       maxMatches: deps.maxFilesPerEntry,

@@ -101,6 +101,27 @@ export class ProviderMetrics {
     registers: [this.registry],
   });
 
+  readonly answers = new Counter({
+    name: 'aws_provider_answer_cache_requests_total',
+    help: 'Mounts by kind (first, republish) and how they were answered: miss (fetched), hit (a fetch younger than --rotation-cache-ttl), stale (past it, while AWS throttles the region)',
+    labelNames: ['kind', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly throttles = new RegionCounter({
+    name: 'aws_provider_aws_api_throttles_total',
+    help: 'AWS API attempts throttled by AWS (retried ones included), by service, action and region',
+    labelNames: ['service', 'action', 'region'] as const,
+    registers: [this.registry],
+  });
+
+  readonly strategySwitches = new RegionCounter({
+    name: 'aws_provider_fetch_strategy_switches_total',
+    help: 'Switches of the Secrets Manager call used for current versions (to GetSecretValue when BatchGetSecretValue is throttled, back after the cool-down)',
+    labelNames: ['region', 'to'] as const,
+    registers: [this.registry],
+  });
+
   readonly kubernetesCalls = new Counter({
     name: 'aws_provider_kubernetes_api_calls_total',
     help: 'Kubernetes API calls by resource and outcome',

@@ -15,7 +15,11 @@
  *                    [--s3-accounts 20] [--s3-pods-per-account 10] [--s3-rounds 3] [--s3-idle-seconds 40]
  *                    [--proxy-port PORT] [--wait-seconds 600] [--starts 9] [--no-build] [--tsx-starts 3]
  *                    [--node-options="--import=/tmp/profiler.mjs"] [--node PATH] [--entrypoint-options="--max-opt=1 …"]
- *                    [--without-compile-cache]
+ *                    [--without-compile-cache] [--s6-nodes 1000] [--s6-compression 60] [--s6-polls 6]
+ *                    [--s6-ssm-quota 40]
+ *
+ * S6 (`--only s6`, not in the default set) runs the node-of-a-large-cluster simulation of s6.ts: our provider is
+ * started for it with its rotation cache scaled to the compressed time, another provider (--provider-socket) as it is.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -30,6 +34,7 @@ import { MountClient } from './mountClient.js';
 import { runScenarios, type BenchOptions, type Target, type TargetResults } from './scenarios.js';
 import { measureStartups, type StartupResult } from './startup.js';
 import { measureTransportFloor, warmLoadGenerator, type TransportFloor } from './transportFloor.js';
+import { runS6, type S6Options, type S6Result } from './s6.js';
 import { startWorld, type World } from './world.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -71,6 +76,10 @@ const { values: args } = parseArgs({
     'entrypoint-options': { type: 'string' },
     /** Our provider in S1–S4 without the image's compile cache, to weigh its memory (S5 starts both ways anyway). */
     'without-compile-cache': { type: 'boolean', default: false },
+    's6-nodes': { type: 'string', default: '1000' },
+    's6-compression': { type: 'string', default: '60' },
+    's6-polls': { type: 'string', default: '6' },
+    's6-ssm-quota': { type: 'string', default: '40' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -112,6 +121,8 @@ interface Report {
   floor?: Floor;
   /** S2 answered by our gRPC server whose Mount only waits the floor's chain time: what HTTP/2 and gRPC add here. */
   reference?: TransportFloor;
+  /** S6 by provider name. */
+  s6?: Record<string, S6Result>;
 }
 
 async function main(): Promise<void> {
@@ -151,6 +162,17 @@ async function main(): Promise<void> {
     log(`fault proxy ${world.proxy.url} (moto ${world.motoUrl}), ${options.delayMs} ms on every AWS call`);
     log(`kubeconfig ${world.kubeconfigPath}`);
     world.setDelay(options.delayMs);
+    const s6Options: S6Options = {
+      nodes: Math.max(1, int('s6-nodes')),
+      compression: Math.max(1, int('s6-compression')),
+      pollSeconds: 120,
+      polls: Math.max(5, int('s6-polls')),
+      ssmQuota: Math.max(1, int('s6-ssm-quota')),
+    };
+    const s6 = async (name: string, client: MountClient) => {
+      report.s6 = { ...report.s6, [name]: await runS6(world, { name, client }, s6Options, log) };
+      world.setDelay(options.delayMs);
+    };
     report.floor = await measureFloor(world, 5);
     const { firstMs, repeatMs, chainMs } = report.floor;
     log(`floor: the calls made directly take ${firstMs} ms (first) / ${repeatMs} ms (repeat) / ${chainMs} ms (ServiceAccount GET first)`);
@@ -178,6 +200,23 @@ async function main(): Promise<void> {
       const target: Target = { name: 'ours', client, metricsUrl: ours.metricsUrl, pid: ours.process.pid };
       report.targets.ours = await runScenarios(world, target, options, only, log);
       await ours.stop();
+      if (only.has('s6')) {
+        // The rotation cache's TTL and grace in compressed time, as the driver's poll interval is (defaults 2m, 10m).
+        const seconds = (s: number) => `${(s / s6Options.compression).toFixed(3)}s`;
+        const scaled = await startProvider({
+          kubeconfigPath: world.kubeconfigPath,
+          entry,
+          node,
+          nodeOptions,
+          args: [`--rotation-cache-ttl=${seconds(120)}`, `--rotation-cache-grace=${seconds(600)}`],
+          env: { AWS_ENDPOINT_URL: world.proxy.url, NODE_COMPILE_CACHE: compileCache },
+        });
+        providers.push(scaled);
+        const scaledClient = await MountClient.connect(scaled.socketPath);
+        clients.push(scaledClient);
+        await s6('ours', scaledClient);
+        await scaled.stop();
+      }
       if (only.has('s2')) {
         log(`S2 reference: our gRPC server answering after one wait of ${chainMs} ms a storm …`);
         report.reference = await measureTransportFloor(world, { node, nodeOptions, waitMs: chainMs, options, log });
@@ -199,6 +238,7 @@ async function main(): Promise<void> {
       clients.push(client);
       const target: Target = { name, client, metricsUrl: args['provider-metrics'], pid };
       report.targets[name] = await runScenarios(world, target, options, only, log);
+      if (only.has('s6')) await s6(name, client);
     }
 
     if (only.has('s5') && !args['skip-ours']) {
@@ -342,6 +382,42 @@ function rows(delay: number, floor: Floor | undefined, reference: TransportFloor
   ];
 }
 
+function s6Rows(report: Report, names: readonly string[]): string[][] {
+  const s6 = report.s6;
+  if (s6 === undefined) return [];
+  const any = Object.values(s6)[0]!;
+  const o = any.options;
+  const pollTarget = any.pairs * any.callsPerFetch;
+  const rotationTarget = o.pollSeconds + 120;
+  const cell = (name: string, value: (r: S6Result) => { text: string; pass?: boolean }) => {
+    const r = s6[name];
+    if (r === undefined) return ['—', ''];
+    const v = value(r);
+    return [v.text, v.pass === undefined ? '' : v.pass ? 'PASS' : 'MISS'];
+  };
+  const row = (metric: string, target: string, value: (r: S6Result) => { text: string; pass?: boolean }) => [
+    'S6 quotas',
+    metric,
+    target,
+    ...names.flatMap((name) => cell(name, value)),
+  ];
+  const list = (record: Record<string, number>) =>
+    Object.entries(record)
+      .sort()
+      .map(([k, n]) => `${k.replace(/^secretsmanager:/, 'sm:')} ${n}`)
+      .join(', ') || '0';
+  return [
+    row(`quota per node (calls/s, ${o.nodes} nodes, time ×${o.compression})`, '', (r) => ({ text: list(r.quotaPerSecond) })),
+    row('first mounts ok / failed', '0 failed', (r) => ({ text: `${r.mounts.first.ok} / ${r.mounts.first.error}`, pass: r.mounts.first.error === 0 })),
+    row('re-publishes ok / failed', '', (r) => ({ text: `${r.mounts.republish.ok} / ${r.mounts.republish.error}` })),
+    row('failed Mounts by kind and code', '', (r) => ({ text: list(r.errors) })),
+    row('throttled requests by action', '', (r) => ({ text: list(r.throttles) })),
+    row('AWS requests per simulated second, by action', '', (r) => ({ text: list(r.callsPerSimulatedSecond) })),
+    row('SM+SSM requests per poll interval after the burst', `≤ ${pollTarget} (pairs × calls per fetch)`, (r) => ({ text: String(r.fetchCallsPerPollAfterBurst), pass: r.fetchCallsPerPollAfterBurst <= pollTarget })),
+    row('rotation → every pod answered with it (simulated s)', `≤ ${rotationTarget} (poll + TTL)`, (r) => ({ text: r.rotationToEveryPodSeconds === undefined ? `never (${r.volumesWithoutRotation} volumes)` : String(r.rotationToEveryPodSeconds), pass: r.rotationToEveryPodSeconds !== undefined && r.rotationToEveryPodSeconds <= rotationTarget })),
+  ];
+}
+
 function kube(reads: Record<string, number> | undefined): string {
   return reads ? `${reads.serviceaccounts}/${reads.pods}/${reads.nodes}` : 'n/a';
 }
@@ -371,6 +447,7 @@ function renderTable(report: Report): string {
       (result as { errors?: string[] }).errors?.length ? [`${name} ${scenario}: ${(result as { errors: string[] }).errors.length} failed mounts, first: ${(result as { errors: string[] }).errors[0]}`] : [],
     ),
   );
+  lines.push(...s6Rows(report, names));
   const table = [header, header.map(() => '---'), ...lines].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
   const m = report.machine;
   const about =

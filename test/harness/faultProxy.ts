@@ -31,6 +31,19 @@ export type FaultRule = Fault & {
   times?: number;
 };
 
+/**
+ * An account-wide quota as AWS enforces it: a token bucket per action (and region, when given) refilled at
+ * `perSecond`, holding up to `burst` (default: one second's worth). A call finding it empty is answered HTTP 400
+ * ThrottlingException in the service's wire format, as AWS answers, and never reaches moto.
+ */
+export interface Quota {
+  service?: string;
+  action: string;
+  region?: string;
+  perSecond: number;
+  burst?: number;
+}
+
 export interface RecordedRequest extends AwsCall {
   /** SecretId, or the SecretIdList of BatchGetSecretValue (its Filters are in `body`). */
   secretIds: string[];
@@ -43,7 +56,8 @@ export interface RecordedRequest extends AwsCall {
   durationSeconds: number | undefined;
   /** The status sent back (moto's, or the injected fault's); undefined when the connection was dropped. */
   status: number | undefined;
-  fault: Fault['kind'] | undefined;
+  /** The fault injected, or `quota` when a quota's bucket was empty. */
+  fault: Fault['kind'] | 'quota' | undefined;
   /** moto's answer body, kept for STS calls only: the credentials it issued, for tests that look for leaks. */
   answer: string | undefined;
   /** Set when moto could not be reached (the client then sees a dropped connection). */
@@ -61,6 +75,9 @@ export interface FaultProxy {
   readonly records: readonly RecordedRequest[];
   setFault(rule: FaultRule): void;
   clearFaults(): void;
+  /** Enforces a quota from now on (see Quota); faults are checked first. */
+  setQuota(quota: Quota): void;
+  clearQuotas(): void;
   clearRecords(): void;
   close(): Promise<void>;
 }
@@ -76,6 +93,24 @@ export async function startFaultProxy(targetUrl: string, options: FaultProxyOpti
   const agent = new Agent({ keepAlive: true });
   const records: RecordedRequest[] = [];
   let rules: (FaultRule & { remaining: number })[] = [];
+  let quotas: { quota: Quota; tokens: number; refilledAt: number }[] = [];
+
+  /** False when the call's quota bucket is empty; a call takes a token from every quota it matches. */
+  const withinQuota = (call: AwsCall): boolean => {
+    const now = performance.now();
+    let allowed = true;
+    for (const bucket of quotas) {
+      const { quota } = bucket;
+      if (quota.action !== call.action || (quota.service ?? call.service) !== call.service) continue;
+      if (quota.region !== undefined && quota.region !== call.region) continue;
+      const burst = quota.burst ?? quota.perSecond;
+      bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.refilledAt) / 1000) * quota.perSecond);
+      bucket.refilledAt = now;
+      if (bucket.tokens >= 1) bucket.tokens -= 1;
+      else allowed = false;
+    }
+    return allowed;
+  };
 
   const takeFault = (call: AwsCall): Fault | undefined => {
     const rule = rules.find(
@@ -118,6 +153,12 @@ export async function startFaultProxy(targetUrl: string, options: FaultProxyOpti
       const fault = takeFault(call);
       const record = toRecord(call, fault, req.socket.remoteAddress);
       records.push(record);
+      if (fault === undefined && !withinQuota(call)) {
+        record.fault = 'quota';
+        record.status = 400;
+        sendError(res, call, { kind: 'throttle' });
+        return;
+      }
       switch (fault?.kind) {
         case 'status':
         case 'throttle':
@@ -160,6 +201,9 @@ export async function startFaultProxy(targetUrl: string, options: FaultProxyOpti
     records,
     setFault: (rule) => rules.push({ ...rule, remaining: rule.times ?? Infinity }),
     clearFaults: () => (rules = []),
+    setQuota: (quota) =>
+      quotas.push({ quota, tokens: quota.burst ?? quota.perSecond, refilledAt: performance.now() }),
+    clearQuotas: () => (quotas = []),
     clearRecords: () => void records.splice(0),
     close: () =>
       new Promise<void>((resolve, reject) => {

@@ -68,6 +68,7 @@ export function useMountEnvironment(options: MountEnvironmentOptions = {}): Moun
   });
   beforeEach(() => {
     proxy?.clearFaults();
+    proxy?.clearQuotas();
     proxy?.clearRecords();
   });
 

@@ -27,6 +27,7 @@ beforeAll(async () => {
 afterAll(() => proxy.close());
 afterEach(() => {
   proxy.clearFaults();
+  proxy.clearQuotas();
   proxy.clearRecords();
 });
 
@@ -117,6 +118,30 @@ describe('fault proxy in front of moto', () => {
     const out = await retried.send(new GetParametersCommand({ Names: ['/app/p'] }));
     expect(out.Parameters?.[0]?.Value).toBe('pv');
     expect(proxy.records.map((r) => r.fault)).toEqual(['throttle', undefined]);
+  });
+
+  it('enforces a quota per action as a token bucket, answering ThrottlingException once it is spent', async () => {
+    await createSecret('us-east-1', 'quota', 'v');
+    await putParameter('us-east-1', '/quota/p', 'pv');
+    proxy.setQuota({ service: 'secretsmanager', action: 'GetSecretValue', perSecond: 0.001, burst: 2 });
+    const sm = secretsManagerClient('us-east-1', viaProxy());
+    const get = () => sm.send(new GetSecretValueCommand({ SecretId: 'quota' }));
+    expect((await get()).SecretString).toBe('v');
+    expect((await get()).SecretString).toBe('v');
+    const err = await failure(get());
+    expect(err.name).toBe('ThrottlingException');
+    expect(err.$metadata?.httpStatusCode).toBe(400);
+    // Another action has a quota of its own (none here).
+    const ssm = ssmClient('us-east-1', viaProxy());
+    expect((await ssm.send(new GetParametersCommand({ Names: ['/quota/p'] }))).Parameters?.[0]?.Value).toBe('pv');
+    expect(proxy.records.map((r) => [r.action, r.fault])).toEqual([
+      ['GetSecretValue', undefined],
+      ['GetSecretValue', undefined],
+      ['GetSecretValue', 'quota'],
+      ['GetParameters', undefined],
+    ]);
+    proxy.clearQuotas();
+    expect((await get()).SecretString).toBe('v');
   });
 
   it('delays and then forwards', async () => {

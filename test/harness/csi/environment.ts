@@ -27,6 +27,11 @@ export interface CsiEnvironment {
 export interface CsiEnvironmentOptions {
   /** Env of the provider besides AWS_ENDPOINT_URL, e.g. AWS_REGION. */
   providerEnv?: Record<string, string>;
+  /**
+   * The provider's flags. By default `--rotation-cache-ttl=0`: the driver's cases assert that each re-publish it
+   * lets through reaches AWS, as ASCP's does; the answer cache has cases of its own.
+   */
+  providerArgs?: string[];
 }
 
 /**
@@ -55,6 +60,7 @@ export function useCsiEnvironment(options: CsiEnvironmentOptions = {}): CsiEnvir
     provider = await startProvider({
       kubeconfigPath: peers.kube.kubeconfigPath,
       providerVolume: dir,
+      args: options.providerArgs ?? ['--rotation-cache-ttl=0'],
       env: { AWS_ENDPOINT_URL: proxy.url, ...options.providerEnv },
     });
     driver = await startCsiDriver({

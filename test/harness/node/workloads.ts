@@ -46,6 +46,9 @@ export function nodeValues(proxyUrl: string, metricsPort: number): Record<string
       { name: 'KUBERNETES_SERVICE_HOST', value: '127.0.0.1' },
       { name: 'KUBERNETES_SERVICE_PORT', value: apiserverPort },
     ],
+    // kubelet re-publishes here every ~10 s: a TTL of that order keeps the answer cache in play while the rotation
+    // cases, whose bound was set before it, see their new values within it (the default, 2m, is the driver's poll).
+    extraArgs: ['--rotation-cache-ttl=10s'],
   };
 }
 
@@ -62,7 +65,9 @@ export async function installProvider(release: string, metricsPort: number, extr
   const proxy = await startFaultProxy(peers.motoUrl, { port: node.faultProxyPort });
   const helm = await prepareHelm({ helm: peers.binaries.helm, kubeconfigPath: peers.kube.kubeconfigPath, gomodcache: peers.gomodcache });
   const namespace = 'kube-system';
-  const values = { ...nodeValues(proxy.url, metricsPort), ...extra };
+  const base = nodeValues(proxy.url, metricsPort);
+  const extraArgs = [...(base.extraArgs as string[]), ...((extra.extraArgs as string[] | undefined) ?? [])];
+  const values = { ...base, ...extra, extraArgs };
   await helm.run(['install', release, helm.chart, '--namespace', namespace, '--wait', '--timeout', '3m', ...setJson(values)]);
   return {
     helm,

@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll } from 'vitest';
 import { AwsClientPool } from '../../../src/aws/clients.js';
 import { fetchObjects, type FetchObjectsInput } from '../../../src/aws/fetchObjects.js';
 import { BatchSupportStore } from '../../../src/aws/secretsManager.js';
+import { RegionThrottling } from '../../../src/aws/throttling.js';
 import type { AwsIdentity } from '../../../src/aws/types.js';
 import type { ObjectRef, ObjectSpec, ObjectType } from '../../../src/config/types.js';
 import { startFaultProxy, type FaultProxy, type RecordedRequest } from '../../harness/faultProxy.js';
@@ -27,6 +28,8 @@ export interface AwsTestBed {
   proxy: FaultProxy;
   pool: AwsClientPool;
   batchSupport: BatchSupportStore;
+  /** Which regions' BatchGetSecretValue was throttled: new for each test. */
+  throttling: RegionThrottling;
   fetch(objects: ObjectSpec[], extra?: Partial<FetchObjectsInput>): ReturnType<typeof fetchObjects>;
   /** Calls recorded by the proxy, optionally of one action and/or region. */
   calls(filter?: { action?: string; region?: string }): RecordedRequest[];
@@ -52,6 +55,7 @@ export function useAwsTestBed(): AwsTestBed {
     bed.proxy.clearFaults();
     bed.proxy.clearRecords();
     bed.batchSupport = new BatchSupportStore();
+    bed.throttling = newThrottling();
   });
   afterAll(async () => {
     bed.pool?.destroy();
@@ -59,6 +63,7 @@ export function useAwsTestBed(): AwsTestBed {
     process.env = saved;
   });
   bed.batchSupport = new BatchSupportStore();
+  bed.throttling = newThrottling();
   bed.fetch = (objects, extra = {}) =>
     fetchObjects({
       objects,
@@ -66,6 +71,7 @@ export function useAwsTestBed(): AwsTestBed {
       identity,
       pool: bed.pool,
       batchSupport: bed.batchSupport,
+      batchThrottling: bed.throttling,
       ...extra,
     });
   bed.calls = (filter = {}) =>
@@ -76,6 +82,8 @@ export function useAwsTestBed(): AwsTestBed {
     );
   return bed;
 }
+
+const newThrottling = () => new RegionThrottling({ batchCooldownMs: 60_000, pressureMs: 60_000 });
 
 /** The rejection of a promise that must fail. */
 export async function rejection(promise: Promise<unknown>): Promise<Error & Record<string, unknown>> {

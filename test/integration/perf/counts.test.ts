@@ -79,7 +79,7 @@ describe('S1: one SecretProviderClass of 20 secrets and 20 parameters', () => {
     expect(response!.objectVersion.map((v) => v.id)).toEqual(reference.objectVersion.map((v) => v.id));
   });
 
-  it('repeat mount of the same pod: the same 3 fetch calls, no STS call, no Kubernetes call', async () => {
+  it('a new pod of the same identity: the same 3 fetch calls, no STS call, no Kubernetes call', async () => {
     await seed(REGION);
     const who = await env.pod('s1-repeat');
     await mountAll(who);

@@ -42,7 +42,7 @@ let jmesPathWorld: World | undefined;
 const sharedForJmesPath = (): World => (jmesPathWorld ??= world());
 
 /** A fresh pipeline and edges: one service account with its role, one pod on a node of us-east-1. */
-function world(providerRegion: string | undefined = undefined, flags: string[] = []): World {
+function world(providerRegion: string | undefined = undefined, flags: string[] = [], metrics?: ProviderMetrics): World {
   const aws = new InProcessAws();
   const cluster = new InProcessCluster();
   const agent = new InProcessPodIdentityAgent();
@@ -57,6 +57,7 @@ function world(providerRegion: string | undefined = undefined, flags: string[] =
       podIdentityFetch: agent.fetch,
       jmesPathWorker: JMESPATH_WORKER,
       providerRegion,
+      ...(metrics !== undefined && { metrics }),
     },
   );
   cores.push(core);
@@ -69,6 +70,8 @@ interface RequestOptions {
   tokens?: Record<string, string>;
   attributes?: string;
   permission?: string;
+  /** kubelet's path of the pod's volume: the same one again is a rotation re-publish. */
+  targetPath?: string;
 }
 
 function request(w: World, objects: string, options: RequestOptions = {}): MountRequestMessage {
@@ -91,13 +94,14 @@ function request(w: World, objects: string, options: RequestOptions = {}): Mount
   return {
     attributes: options.attributes ?? JSON.stringify(attributes),
     secrets: 'null',
-    targetPath: '/var/lib/kubelet/pods/x/volumes/kubernetes.io~csi/secrets/mount',
+    targetPath: options.targetPath ?? '/var/lib/kubelet/pods/x/volumes/kubernetes.io~csi/secrets/mount',
     permission: options.permission ?? '420',
     currentObjectVersion: [],
   };
 }
 
 const region = (name: string = PRIMARY) => ({ region: name });
+const podPath = (pod: string) => `/var/lib/kubelet/pods/${pod}/volumes/kubernetes.io~csi/secrets/mount`;
 const withFailover = { region: PRIMARY, failoverRegion: FAILOVER };
 const down = (name: string): ((call: AwsCall) => Override) => (call) =>
   call.region === name && call.action !== 'AssumeRoleWithWebIdentity' ? { status: 500, type: 'InternalServiceError' } : undefined;
@@ -429,12 +433,12 @@ describe('the Mount, case by case: what it writes', () => {
 });
 
 describe('the Mount, again: rotation and what is remembered', () => {
-  it('a rotated secret is served at its new version on the next Mount', async () => {
+  it('a rotated secret is served at its new version to the next pod: a first mount always fetches', async () => {
     const w = world();
     w.aws.putSecret(PRIMARY, 'db', 'v1');
     const first = await mounted(w, request(w, sm('db'), { parameters: region() }));
     const rotated = w.aws.putSecret(PRIMARY, 'db', 'v2');
-    const second = await mounted(w, request(w, sm('db'), { parameters: region() }));
+    const second = await mounted(w, request(w, sm('db'), { parameters: region(), targetPath: podPath('web-1') }));
     expect(first.files).toEqual({ db: 'v1' });
     expect(second.files).toEqual({ db: 'v2' });
     expect(second.versions).toEqual({ db: rotated });
@@ -468,6 +472,116 @@ describe('the Mount, again: rotation and what is remembered', () => {
     const results = await Promise.all([1, 2, 3].map(() => mounted(w, req)));
     expect(results.map((r) => r.files)).toEqual([{ db: 's3cret' }, { db: 's3cret' }, { db: 's3cret' }]);
     expect(w.aws.calls.filter((c) => c.action === 'BatchGetSecretValue')).toHaveLength(1);
+  });
+});
+
+describe('rotation re-publishes: answered from the same identity\'s fetch within --rotation-cache-ttl', () => {
+  const throttled: Override = { status: 400, type: 'ThrottlingException', message: 'Rate exceeded' };
+  const answers = async (metrics: ProviderMetrics) =>
+    Object.fromEntries(
+      (await metrics.answers.get()).values.map((v) => [`${v.labels.kind}/${v.labels.result}`, v.value]),
+    );
+
+  it('a re-publish within the TTL makes no AWS call; a new pod of the same identity fetches', async () => {
+    const metrics = new ProviderMetrics();
+    const w = world(undefined, [], metrics);
+    w.aws.putSecret(PRIMARY, 'db', 'v1');
+    const pod0 = { parameters: region(), targetPath: podPath('web-0') };
+    await mounted(w, request(w, sm('db'), pod0));
+    w.aws.putSecret(PRIMARY, 'db', 'v2');
+    w.aws.calls.length = 0;
+
+    const republished = await mounted(w, request(w, sm('db'), pod0));
+    expect(republished.files).toEqual({ db: 'v1' });
+    expect(w.aws.calls).toEqual([]);
+
+    const newPod = await mounted(w, request(w, sm('db'), { parameters: region(), targetPath: podPath('web-1') }));
+    expect(newPod.files).toEqual({ db: 'v2' });
+    expect(w.aws.calls.map((c) => c.action)).toEqual(['BatchGetSecretValue']);
+    expect(await answers(metrics)).toEqual({ 'first/miss': 2, 'republish/hit': 1 });
+  });
+
+  it("a re-publish is never answered with another identity's fetch", async () => {
+    const w = world();
+    w.cluster.serviceAccounts.set(`${NAMESPACE}/api`, { roleArn: 'arn:aws:iam::111122223333:role/api' });
+    w.aws.putSecret(PRIMARY, 'db', 'v1');
+    w.aws.putSecret(PRIMARY, 'other', 'o1');
+    const api = (targetPath: string, objects: string) => {
+      const tokens = {
+        [IRSA_AUDIENCE]: w.cluster.token(NAMESPACE, 'api', IRSA_AUDIENCE),
+        [POD_IDENTITY_AUDIENCE]: w.cluster.token(NAMESPACE, 'api', POD_IDENTITY_AUDIENCE),
+      };
+      const req = request(w, objects, { parameters: region(), targetPath, tokens });
+      const attributes = JSON.parse(req.attributes) as Record<string, string>;
+      attributes['csi.storage.k8s.io/serviceAccount.name'] = 'api';
+      return { ...req, attributes: JSON.stringify(attributes) };
+    };
+    // web fetches db; api's volume is published with other objects, then re-published with db's.
+    await mounted(w, request(w, sm('db'), { parameters: region(), targetPath: podPath('web-0') }));
+    await mounted(w, api(podPath('api-0'), sm('other')));
+    w.aws.putSecret(PRIMARY, 'db', 'v2');
+    w.aws.calls.length = 0;
+
+    const republished = await mounted(w, api(podPath('api-0'), sm('db')));
+    expect(republished.files).toEqual({ db: 'v2' });
+    expect(w.aws.calls.map((c) => c.action)).toEqual(['BatchGetSecretValue']);
+  });
+
+  it('BatchGetSecretValue throttled: the batch goes out as GetSecretValue, no failover, and the next Mount starts there', async () => {
+    const metrics = new ProviderMetrics();
+    const w = world(undefined, [], metrics);
+    w.aws.putSecret(PRIMARY, 'a', 'va');
+    w.aws.putSecret(PRIMARY, 'b', 'vb');
+    w.aws.override = (call) => (call.action === 'BatchGetSecretValue' ? throttled : undefined);
+    const objects = `${sm('a')}${sm('b')}`;
+
+    const result = await mounted(w, request(w, objects, { parameters: withFailover, targetPath: podPath('web-0') }));
+    expect(result.files).toEqual({ a: 'va', b: 'vb' });
+    const actions = w.aws.calls.filter((c) => c.action !== 'AssumeRoleWithWebIdentity');
+    expect(actions).toEqual([
+      { region: PRIMARY, action: 'BatchGetSecretValue' },
+      { region: PRIMARY, action: 'GetSecretValue' },
+      { region: PRIMARY, action: 'GetSecretValue' },
+    ]);
+    w.aws.calls.length = 0;
+    await mounted(w, request(w, objects, { parameters: withFailover, targetPath: podPath('web-1') }));
+    expect(w.aws.calls.map((c) => c.action)).toEqual(['GetSecretValue', 'GetSecretValue']);
+    const switches = (await metrics.strategySwitches.get()).values;
+    expect(switches.map((v) => [v.labels.region, v.labels.to, v.value])).toEqual([[PRIMARY, 'GetSecretValue', 1]]);
+    const throttles = (await metrics.throttles.get()).values;
+    expect(throttles.map((v) => [v.labels.action, v.value])).toEqual([['BatchGetSecretValue', 1]]);
+  });
+
+  it('while the region throttles, a first mount fetches and a re-publish past the TTL is served stale', async () => {
+    const metrics = new ProviderMetrics();
+    // The region counts as throttling for the TTL after a throttled call: long enough for the two Mounts below.
+    const w = world(undefined, ['--rotation-cache-ttl=2s'], metrics);
+    w.aws.putSecret(PRIMARY, 'db', 'v1');
+    w.aws.putSecret(PRIMARY, 'other', 'o1');
+    await mounted(w, request(w, sm('db'), { parameters: region(), targetPath: podPath('web-0') }));
+    w.aws.putSecret(PRIMARY, 'db', 'v2');
+    w.aws.override = (call) => (call.action === 'BatchGetSecretValue' ? throttled : undefined);
+    await new Promise((resolve) => setTimeout(resolve, 2050));
+    w.aws.calls.length = 0;
+
+    const first = await mounted(w, request(w, sm('other'), { parameters: region(), targetPath: podPath('web-1') }));
+    const republished = await mounted(w, request(w, sm('db'), { parameters: region(), targetPath: podPath('web-0') }));
+    expect(first.files).toEqual({ other: 'o1' });
+    expect(republished.files).toEqual({ db: 'v1' });
+    expect(w.aws.calls.map((c) => c.action)).toEqual(['BatchGetSecretValue', 'GetSecretValue']);
+    expect(await answers(metrics)).toEqual({ 'first/miss': 2, 'republish/stale': 1 });
+  });
+
+  it('past the TTL and the grace, a throttled re-publish fails rather than being served', async () => {
+    const w = world(undefined, ['--rotation-cache-ttl=1ms', '--rotation-cache-grace=1ms']);
+    w.aws.putSecret(PRIMARY, 'db', 'v1');
+    await mounted(w, request(w, sm('db'), { parameters: region(), targetPath: podPath('web-0') }));
+    w.aws.override = (call) => (call.action.endsWith('SecretValue') ? throttled : undefined);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+
+    const error = await refusal(w, request(w, sm('db'), { parameters: region(), targetPath: podPath('web-0') }));
+    expect(error.code).toBe('RegionUnavailable');
+    expect(error.message).toMatch(/GetSecretValue.*ThrottlingException/);
   });
 });
 

@@ -1,0 +1,55 @@
+import { LRUCache } from 'lru-cache';
+import type { BatchThrottling } from './types.js';
+
+export interface RegionThrottlingOptions {
+  /** How long GetSecretValue is preferred in a region after BatchGetSecretValue was throttled there. */
+  batchCooldownMs: number;
+  /** How long a region counts as throttling after AWS throttled one attempt of any call there. */
+  pressureMs: number;
+  /** Told when a region's Secrets Manager calls switch to `to` (and back when the cool-down ends). */
+  onSwitch?: (region: string, to: 'GetSecretValue' | 'BatchGetSecretValue') => void;
+}
+
+/**
+ * What AWS's throttling said lately, per region. AWS throttles per account and region, across every node and app of
+ * the account: a throttled region is one where the provider should spend its calls on what only AWS can answer
+ * (first mounts), not on what it already holds. Regions only have to look like one (config/parameters): the bound
+ * keeps the set finite whatever comes in.
+ */
+export class RegionThrottling implements BatchThrottling {
+  private readonly batchThrottled: LRUCache<string, true>;
+  private readonly pressured: LRUCache<string, true>;
+  private readonly onSwitch: RegionThrottlingOptions['onSwitch'];
+
+  constructor(options: RegionThrottlingOptions) {
+    this.batchThrottled = new LRUCache<string, true>({
+      max: 64,
+      ttl: options.batchCooldownMs,
+      ttlAutopurge: true,
+      dispose: (_value, region, reason) => {
+        if (reason === 'expire') options.onSwitch?.(region, 'BatchGetSecretValue');
+      },
+    });
+    this.pressured = new LRUCache<string, true>({ max: 64, ttl: options.pressureMs });
+    this.onSwitch = options.onSwitch;
+  }
+
+  prefersSingle(region: string): boolean {
+    return this.batchThrottled.has(region);
+  }
+
+  markBatchThrottled(region: string): void {
+    if (!this.batchThrottled.has(region)) this.onSwitch?.(region, 'GetSecretValue');
+    this.batchThrottled.set(region, true);
+  }
+
+  /** AWS throttled one attempt of a call in `region` (retried or not). */
+  noteThrottled(region: string): void {
+    this.pressured.set(region, true);
+  }
+
+  /** Whether AWS throttled a call in `region` lately. */
+  isThrottling(region: string): boolean {
+    return this.pressured.has(region);
+  }
+}
