@@ -107,7 +107,8 @@ function parseAddressType(value: string | undefined): AddressType {
 }
 
 const MIN_ROLE_SECONDS = 900;
-const MAX_ROLE_SECONDS = 43_200;
+/** AWS caps a role-chaining session at one hour, and every assumeRoleArn session is chained (from IRSA or Pod Identity). */
+const MAX_ROLE_SECONDS = 3600;
 
 function parseAssumeRole(attributes: Attributes): Pick<SpcParameters, 'assumeRoleArn' | 'assumeRoleExternalId' | 'assumeRoleDurationSeconds'> {
   const roleArn = param(attributes, 'assumeRoleArn');
@@ -133,7 +134,8 @@ function parseDuration(text: string): number {
   const seconds = /^\d+$/.test(text) ? Number(text) : Number.NaN;
   if (seconds >= MIN_ROLE_SECONDS && seconds <= MAX_ROLE_SECONDS) return seconds;
   throw invalidSpc(
-    `assumeRoleDurationSeconds "${text}" must be a whole number of seconds from ${MIN_ROLE_SECONDS} to ${MAX_ROLE_SECONDS}.`,
+    `assumeRoleDurationSeconds "${text}" must be a whole number of seconds from ${MIN_ROLE_SECONDS} to ` +
+      `${MAX_ROLE_SECONDS}: AWS caps a chained role session (assumeRoleArn after IRSA or Pod Identity) at one hour.`,
   );
 }
 

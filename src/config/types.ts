@@ -61,7 +61,7 @@ export interface MountConfig {
   /** A role to assume with the pod's credentials before fetching (`assumeRoleArn` parameter). */
   assumeRoleArn?: string;
   assumeRoleExternalId?: string;
-  /** 900..43200, checked at parse time. */
+  /** 900..3600 (AWS's cap on chained sessions), checked at parse time. */
   assumeRoleDurationSeconds?: number;
   preferredAddressType: AddressType;
   /** The request's default file mode (decimal from the wire, e.g. 420 = 0644). */

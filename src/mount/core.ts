@@ -41,6 +41,7 @@ export type MountSettings = Pick<
   | 'awsRetryMode'
   | 'awsMaxAttempts'
   | 'awsRequestTimeoutMs'
+  | 'stsEndpoints'
   | 'podIdentityEndpointIpv4'
   | 'podIdentityEndpointIpv6'
   | 'podIdentityHttpTimeoutMs'
@@ -127,7 +128,7 @@ export function createMountCore(settings: MountSettings, edges: MountEdges): Mou
     onLookup: (result) => metrics?.cacheRequests.inc({ cache: 'credentials', result }),
   });
   // STS calls follow the same retry and per-attempt timeout settings as the Secrets Manager and SSM calls.
-  const sts = new StsClients(aws);
+  const sts = new StsClients({ ...aws, endpoints: settings.stsEndpoints });
   const chainer = new RoleChainer(sts);
   const identity = (source: IdentitySource) =>
     new CachingIdentityResolver(source, credentials, chainer, (kind, outcome) =>

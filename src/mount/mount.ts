@@ -62,7 +62,9 @@ export async function mount(
   const region = await resolveRegion(config, deps.providerRegion, deps.cluster);
   checkArnRegions(config, region);
   const resolver = config.usePodIdentity ? deps.podIdentity : deps.irsa;
-  const identity = await resolver.resolve(config, region, signal);
+  // A whole region down takes its STS with it: the credentials may come from a failover region's STS.
+  const stsRegions = config.failoverRegion === undefined ? [region] : [region, config.failoverRegion];
+  const identity = await resolver.resolve(config, stsRegions, signal);
   // The pods of a Deployment mount the same SecretProviderClass as the same identity, often at the same moment:
   // while one such fetch is in flight, the others wait for its answer instead of each matching, rendering and
   // (in the server) encoding the same 40 files again.

@@ -188,7 +188,8 @@ const requestCases: BadRequest[] = [
   { name: 'preferredAddressType ipv5', request: mountRequest({ objects: OBJECTS, preferredAddressType: 'ipv5' }), mentions: ['preferredAddressType "ipv5"', 'ipv4, ipv6 or auto'] },
   { name: 'assumeRoleArn not a role', request: mountRequest({ objects: OBJECTS, assumeRoleArn: 'arn:aws:iam::111122223333:user/bob' }), mentions: ['assumeRoleArn', 'not an IAM role ARN'] },
   { name: 'assumeRoleArn not an ARN', request: mountRequest({ objects: OBJECTS, assumeRoleArn: 'reader' }), mentions: ['assumeRoleArn "reader"'] },
-  { name: 'assumeRoleDurationSeconds too short', request: mountRequest({ objects: OBJECTS, assumeRoleArn: 'arn:aws:iam::111122223333:role/r', assumeRoleDurationSeconds: '60' }), mentions: ['assumeRoleDurationSeconds "60"', '900 to 43200'] },
+  { name: 'assumeRoleDurationSeconds too short', request: mountRequest({ objects: OBJECTS, assumeRoleArn: 'arn:aws:iam::111122223333:role/r', assumeRoleDurationSeconds: '60' }), mentions: ['assumeRoleDurationSeconds "60"', '900 to 3600'] },
+  { name: 'assumeRoleDurationSeconds above the chained-session cap', request: mountRequest({ objects: OBJECTS, assumeRoleArn: 'arn:aws:iam::111122223333:role/r', assumeRoleDurationSeconds: '3601' }), mentions: ['assumeRoleDurationSeconds "3601"', '900 to 3600', 'one hour'] },
   { name: 'assumeRoleDurationSeconds not a number', request: mountRequest({ objects: OBJECTS, assumeRoleArn: 'arn:aws:iam::111122223333:role/r', assumeRoleDurationSeconds: '1h' }), mentions: ['assumeRoleDurationSeconds "1h"'] },
   { name: 'assumeRoleExternalId without a role', request: mountRequest({ objects: OBJECTS, assumeRoleExternalId: 'x' }), mentions: ['assumeRoleExternalId is set without assumeRoleArn'] },
 ];
