@@ -8,7 +8,8 @@ import type { AddressType } from './types.js';
 /** The SecretProviderClass parameters, typed. `objects` stays text: objects.ts parses it. */
 export interface SpcParameters {
   region?: string;
-  failoverRegion?: string;
+  /** `failoverRegion`, a comma-separated list: tried in order, each on a regional fault of the one before. */
+  failoverRegions: readonly string[];
   translation: PathTranslation;
   usePodIdentity: boolean;
   preferredAddressType: AddressType;
@@ -40,17 +41,14 @@ function param(attributes: Attributes, name: (typeof KNOWN_PARAMETERS)[number]):
 
 export function parseParameters(attributes: Attributes): SpcParameters {
   const region = parseRegion(param(attributes, 'region'), 'region');
-  const failoverRegion = parseRegion(param(attributes, 'failoverRegion'), 'failoverRegion');
-  if (failoverRegion !== undefined && failoverRegion === region) {
-    throw invalidSpc(`failoverRegion ${failoverRegion} is the same as region. Set failoverRegion to another region, or remove it.`);
-  }
+  const failoverRegions = parseFailoverRegions(param(attributes, 'failoverRegion'), region);
   const objects = param(attributes, 'objects');
   if (objects === undefined) {
     throw invalidSpc('the objects parameter is missing or empty. List the secrets and parameters to mount under objects.');
   }
   return {
     ...(region !== undefined && { region }),
-    ...(failoverRegion !== undefined && { failoverRegion }),
+    failoverRegions,
     translation: parseTranslation(param(attributes, 'pathTranslation')),
     usePodIdentity: parseBool(param(attributes, 'usePodIdentity'), 'usePodIdentity'),
     preferredAddressType: parseAddressType(param(attributes, 'preferredAddressType')),
@@ -66,6 +64,23 @@ function parseRegion(value: string | undefined, name: string): string | undefine
   }
   if (!isKnownRegion(value)) throw invalidSpc(unknownRegion(name, value));
   return value;
+}
+
+/** `us-west-2` or `us-west-2,eu-west-1`: known regions, each once, none the mount's own. */
+function parseFailoverRegions(value: string | undefined, region: string | undefined): readonly string[] {
+  if (value === undefined) return [];
+  const regions = value.split(',').map((name) => name.trim());
+  const list = regions.length > 1;
+  regions.forEach((name, i) => {
+    const field = list ? `failoverRegion entry ${i + 1}` : 'failoverRegion';
+    if (name === '') throw invalidSpc(`${field} is empty. Write the regions like us-west-2,eu-west-1.`);
+    parseRegion(name, field);
+    if (name === region) {
+      throw invalidSpc(`${field} ${name} is the same as region. Set failoverRegion to other regions, or remove it.`);
+    }
+    if (regions.indexOf(name) !== i) throw invalidSpc(`failoverRegion lists ${name} twice. List each region once.`);
+  });
+  return Object.freeze(regions);
 }
 
 /** Also said of AWS_REGION and a node's region label (mount/region.ts), whose fix is elsewhere. */

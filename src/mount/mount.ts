@@ -43,12 +43,13 @@ export interface MountOutcome {
   response: MountResponseMessage;
   config: MountConfig;
   region: string;
-  failedOver: number;
+  /** Objects served by each failover region, by region (none when the primary served them all). */
+  failedOver: ReadonlyMap<string, number>;
 }
 
 interface Fetched {
   response: MountResponseMessage;
-  failedOver: number;
+  failedOver: ReadonlyMap<string, number>;
 }
 
 /** The Mount, stage by stage as the spec reads: parse → region → identity → fetch → extract and render. */
@@ -63,8 +64,7 @@ export async function mount(
   checkArnRegions(config, region);
   const resolver = config.usePodIdentity ? deps.podIdentity : deps.irsa;
   // A whole region down takes its STS with it: the credentials may come from a failover region's STS.
-  const stsRegions = config.failoverRegion === undefined ? [region] : [region, config.failoverRegion];
-  const identity = await resolver.resolve(config, stsRegions, signal);
+  const identity = await resolver.resolve(config, [region, ...config.failoverRegions], signal);
   // The pods of a Deployment mount the same SecretProviderClass as the same identity, often at the same moment:
   // while one such fetch is in flight, the others wait for its answer instead of each matching, rendering and
   // (in the server) encoding the same 40 files again.
@@ -84,7 +84,7 @@ function stoppedWaiting(config: MountConfig, region: string, cause: unknown): Pr
   const objects = listObjects(config.objects.map(describeObject));
   return new ProviderError(
     'DeadlineExceeded',
-    `${objects}: still being fetched from ${region} (failover region: ${config.failoverRegion ?? 'none'}) when the ` +
+    `${objects}: still being fetched from ${region} (failover regions: ${config.failoverRegions.join(', ') || 'none'}) when the ` +
       'Mount stopped waiting; check the network path to AWS and the provider logs',
     { cause },
   );
@@ -100,7 +100,7 @@ async function fetchAndRender(
   const fetched = await fetchObjects({
     objects: config.objects,
     region,
-    failoverRegion: config.failoverRegion,
+    failoverRegions: config.failoverRegions,
     identity,
     pool: deps.pool,
     batchSupport: deps.batchSupport,
@@ -112,7 +112,11 @@ async function fetchAndRender(
   const { files, versions } = renderFiles(fetched, extracted);
   const response = { files, objectVersion: versions, error: null };
   checkAnswerSize(response, config.objects, deps.maxAnswerBytes);
-  return { response, failedOver: fetched.filter((object) => object.fromFailover).length };
+  const failedOver = new Map<string, number>();
+  for (const object of fetched) {
+    if (object.fromFailover) failedOver.set(object.region, (failedOver.get(object.region) ?? 0) + 1);
+  }
+  return { response, failedOver };
 }
 
 /**
@@ -130,10 +134,10 @@ function checkObjectCount(config: MountConfig, maxObjects: number): void {
 /**
  * Everything the answer depends on besides AWS: the parsed objects (one frozen list per SecretProviderClass text,
  * path translation and file mode, see objectsCache), the identity's key (namespace, service account, auth kind and
- * roles) and both regions. Never the pod: two pods that differ only in name are served the same files.
+ * roles) and every region. Never the pod: two pods that differ only in name are served the same files.
  */
 function fetchKey(config: MountConfig, region: string, identity: AwsIdentity, ids: ObjectsIds): string {
-  return JSON.stringify([ids.of(config.objects), identity.key, region, config.failoverRegion ?? null]);
+  return JSON.stringify([ids.of(config.objects), identity.key, region, config.failoverRegions]);
 }
 
 /** A number per parsed objects list, held as long as the list is (the parse cache keeps one list per text). */

@@ -26,8 +26,17 @@ describe('parseMountRequest: a good request', () => {
       warnings: [],
     });
     expect(config.region).toBeUndefined();
-    expect(config.failoverRegion).toBeUndefined();
+    expect(config.failoverRegions).toEqual([]);
     expect(config.objects).toHaveLength(1);
+  });
+
+  it('reads failoverRegion as an ordered list: one region, or several separated by commas', () => {
+    expect(parse({ objects: OBJECTS, region: 'us-east-1', failoverRegion: 'us-west-2' }).failoverRegions).toEqual(['us-west-2']);
+    expect(parse({ objects: OBJECTS, failoverRegion: 'eu-west-1, us-west-2,ap-south-1' }).failoverRegions).toEqual([
+      'eu-west-1',
+      'us-west-2',
+      'ap-south-1',
+    ]);
   });
 
   it('takes tokens from the attributes', () => {
@@ -86,7 +95,7 @@ describe('parseMountRequest: a good request', () => {
     });
     expect(config).toMatchObject({
       region: 'us-east-1',
-      failoverRegion: 'us-west-2',
+      failoverRegions: ['us-west-2'],
       usePodIdentity: true,
       preferredAddressType: 'ipv6',
       assumeRoleArn: 'arn:aws:iam::111122223333:role/reader',
@@ -112,7 +121,7 @@ describe('parseMountRequest: a good request', () => {
   it('treats empty parameters as unset', () => {
     const config = parse({ objects: OBJECTS, region: '', failoverRegion: '', pathTranslation: '', preferredAddressType: '' });
     expect(config.region).toBeUndefined();
-    expect(config.failoverRegion).toBeUndefined();
+    expect(config.failoverRegions).toEqual([]);
     expect(config.preferredAddressType).toBe('auto');
     expect(config.objects[0]?.fileName).toBe('MySecret');
   });
@@ -183,6 +192,10 @@ const requestCases: BadRequest[] = [
   { name: 'region with a space', request: mountRequest({ objects: OBJECTS, region: 'us-east-1 ' }), mentions: ['region "us-east-1 "', 'us-east-1'] },
   { name: 'region unknown to the SDK', request: mountRequest({ objects: OBJECTS, region: 'zz-1' }), mentions: ['region "zz-1" is not an AWS region known', 'Check the spelling'] },
   { name: 'failoverRegion shaped like a region but unknown', request: mountRequest({ objects: OBJECTS, region: 'us-east-1', failoverRegion: 'us-mars-1' }), mentions: ['failoverRegion "us-mars-1" is not an AWS region known', 'newer provider'] },
+  { name: 'failoverRegion list naming the region', request: mountRequest({ objects: OBJECTS, region: 'us-east-1', failoverRegion: 'us-west-2,us-east-1' }), mentions: ['failoverRegion entry 2 us-east-1 is the same as region'] },
+  { name: 'failoverRegion list naming a region twice', request: mountRequest({ objects: OBJECTS, failoverRegion: 'us-west-2, eu-west-1,us-west-2' }), mentions: ['failoverRegion lists us-west-2 twice'] },
+  { name: 'failoverRegion list with an empty entry', request: mountRequest({ objects: OBJECTS, failoverRegion: 'us-west-2,,eu-west-1' }), mentions: ['failoverRegion entry 2 is empty', 'us-west-2,eu-west-1'] },
+  { name: 'failoverRegion list with an unknown region', request: mountRequest({ objects: OBJECTS, failoverRegion: 'us-west-2,eu-mars-1' }), mentions: ['failoverRegion entry 2 "eu-mars-1" is not an AWS region known'] },
   { name: 'failoverRegion in upper case', request: mountRequest({ objects: OBJECTS, failoverRegion: 'US-EAST-2' }), mentions: ['failoverRegion "US-EAST-2"'] },
   { name: 'usePodIdentity yes', request: mountRequest({ objects: OBJECTS, usePodIdentity: 'yes' }), mentions: ['usePodIdentity "yes"', '"true" or "false"'] },
   { name: 'preferredAddressType ipv5', request: mountRequest({ objects: OBJECTS, preferredAddressType: 'ipv5' }), mentions: ['preferredAddressType "ipv5"', 'ipv4, ipv6 or auto'] },
