@@ -2,6 +2,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import type { NodeHttpHandler } from '@smithy/node-http-handler';
 import { LRUCache } from 'lru-cache';
+import { userAgentConfig } from '../aws/clients.js';
 import { keepAliveHandler } from '../aws/httpHandler.js';
 import { FLAG_DEFAULTS } from '../config/flags.js';
 import type { InProcessHandler } from '../aws/inProcessAnswers.js';
@@ -17,6 +18,9 @@ export interface StsOptions {
   requestHandler?: InProcessHandler;
   /** STS endpoint by region (--sts-endpoints); a region not listed resolves its endpoint as the SDK does. */
   endpoints?: Readonly<Record<string, string>>;
+  /** The user agent of every AWS call (see userAgentConfig), STS's included. */
+  userAgent?: string;
+  appId?: string;
 }
 
 /**
@@ -58,6 +62,7 @@ export class StsClients {
       maxAttempts: this.options.maxAttempts ?? FLAG_DEFAULTS.awsMaxAttempts,
       retryMode: this.options.retryMode ?? FLAG_DEFAULTS.awsRetryMode,
       ...(this.options.endpoints?.[region] !== undefined && { endpoint: this.options.endpoints[region] }),
+      ...userAgentConfig(this.options),
       ...(credentials !== undefined && { credentials }),
     });
   }
