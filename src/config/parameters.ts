@@ -114,11 +114,24 @@ function parseBool(value: string | undefined, name: string): boolean {
   throw invalidSpc(`${name} "${value}" is not a boolean. Use "true" or "false".`);
 }
 
+/** As ASCP: any case; anything but ipv4 or ipv6 is auto (parameterWarnings says so when it was not written auto). */
 function parseAddressType(value: string | undefined): AddressType {
-  if (value === undefined) return 'auto';
-  const type = value.toLowerCase();
-  if (type === 'ipv4' || type === 'ipv6' || type === 'auto') return type;
-  throw invalidSpc(`preferredAddressType "${value}" is not an address type. Use ipv4, ipv6 or auto.`);
+  const type = value?.toLowerCase();
+  return type === 'ipv4' || type === 'ipv6' ? type : 'auto';
+}
+
+function addressTypeWarning(attributes: Attributes): string[] {
+  const value = param(attributes, 'preferredAddressType');
+  if (value === undefined || ['ipv4', 'ipv6', 'auto'].includes(value.toLowerCase())) return [];
+  const podIdentity = (() => {
+    try {
+      return parseBool(param(attributes, 'usePodIdentity'), 'usePodIdentity');
+    } catch {
+      return false;
+    }
+  })();
+  const effect = podIdentity ? 'it is taken as auto (IPv4, then IPv6), as ASCP does' : 'IRSA does not use it, so it is ignored';
+  return [`preferredAddressType "${value}" is not ipv4, ipv6 or auto; ${effect}. Fix or remove it.`];
 }
 
 const MIN_ROLE_SECONDS = 900;
@@ -160,12 +173,13 @@ function isDriverKey(key: string): boolean {
 }
 
 /**
- * Warnings for keys that look like a misspelt parameter (`Region`, `failOverRegion`, `object`). Never errors:
- * the driver merges SPC parameters with the pod's volumeAttributes, so any key may legitimately be there.
+ * Warnings for keys that look like a misspelt parameter (`Region`, `failOverRegion`, `object`), and for a
+ * preferredAddressType ASCP accepts but does not understand. Never errors: the driver merges SPC parameters with
+ * the pod's volumeAttributes, so any key may legitimately be there.
  */
 export function parameterWarnings(attributes: Attributes): string[] {
   const known: readonly string[] = KNOWN_PARAMETERS;
-  return Object.keys(attributes)
+  const misspelt = Object.keys(attributes)
     .filter((key) => !known.includes(key) && !isDriverKey(key))
     .flatMap((key) => {
       const meant = closestName(key, KNOWN_PARAMETERS);
@@ -173,4 +187,5 @@ export function parameterWarnings(attributes: Attributes): string[] {
         ? []
         : [`parameter "${key}" is not one this provider reads and is ignored; did you mean "${meant}"? (names are case-sensitive)`];
     });
+  return [...addressTypeWarning(attributes), ...misspelt];
 }

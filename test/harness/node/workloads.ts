@@ -39,6 +39,8 @@ export function nodeValues(proxyUrl: string, metricsPort: number): Record<string
   return {
     image: { repository, tag, pullPolicy: 'Never' },
     hostNetwork: true,
+    // The node runs the driver as a host process (test/harness/node/globalSetup.ts), not the chart's subchart.
+    'secrets-store-csi-driver': { install: false },
     port: metricsPort,
     providerVolume: node.providerVolume,
     env: [

@@ -51,6 +51,17 @@ describe('Pod Identity agent on 127.0.0.1 and [::1]', () => {
     expect(agent.requests[0]!.authorization).toBe(tokenFor(who.tokens, POD_IDENTITY_AUDIENCE));
   });
 
+  it('a preferredAddressType ASCP does not know is auto, as there, with a warning in the log', async () => {
+    await createSecret(REGION, 'pi-secret', 'unknown-type');
+    const who = await env.pod('pi-unknown-type', { roleArn: null });
+
+    const response = await env.mount(who, { objects, parameters: { usePodIdentity: 'true', preferredAddressType: 'dualstack' } });
+
+    expect(response.files[0]?.contents.toString()).toBe('unknown-type');
+    expect(agent.requests.map((r) => r.family)).toEqual(['IPv4']);
+    expect(env.provider.output()).toContain('preferredAddressType \\"dualstack\\" is not ipv4, ipv6 or auto; it is taken as auto');
+  });
+
   it('auto (the default): IPv4 answers, so IPv6 is not asked', async () => {
     await createSecret(REGION, 'pi-secret', 'auto');
     const who = await env.pod('pi-auto', { roleArn: null });

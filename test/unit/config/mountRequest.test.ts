@@ -39,6 +39,16 @@ describe('parseMountRequest: a good request', () => {
     ]);
   });
 
+  it.each([
+    ['true', 'it is taken as auto (IPv4, then IPv6), as ASCP does'],
+    ['false', 'IRSA does not use it, so it is ignored'],
+  ])('reads a preferredAddressType ASCP does not know as auto, with a warning (usePodIdentity %s)', (usePodIdentity, effect) => {
+    const config = parse({ objects: OBJECTS, usePodIdentity, preferredAddressType: 'dualstack' });
+    expect(config.preferredAddressType).toBe('auto');
+    expect(config.warnings).toEqual([`preferredAddressType "dualstack" is not ipv4, ipv6 or auto; ${effect}. Fix or remove it.`]);
+    expect(parse({ objects: OBJECTS, usePodIdentity, preferredAddressType: 'IPv6' })).toMatchObject({ preferredAddressType: 'ipv6', warnings: [] });
+  });
+
   it('takes tokens from the attributes', () => {
     const config = parse({ objects: OBJECTS, [TOKENS_KEY]: tokensJson() });
     expect(config.tokens).toEqual({
@@ -198,7 +208,6 @@ const requestCases: BadRequest[] = [
   { name: 'failoverRegion list with an unknown region', request: mountRequest({ objects: OBJECTS, failoverRegion: 'us-west-2,eu-mars-1' }), mentions: ['failoverRegion entry 2 "eu-mars-1" is not an AWS region known'] },
   { name: 'failoverRegion in upper case', request: mountRequest({ objects: OBJECTS, failoverRegion: 'US-EAST-2' }), mentions: ['failoverRegion "US-EAST-2"'] },
   { name: 'usePodIdentity yes', request: mountRequest({ objects: OBJECTS, usePodIdentity: 'yes' }), mentions: ['usePodIdentity "yes"', '"true" or "false"'] },
-  { name: 'preferredAddressType ipv5', request: mountRequest({ objects: OBJECTS, preferredAddressType: 'ipv5' }), mentions: ['preferredAddressType "ipv5"', 'ipv4, ipv6 or auto'] },
   { name: 'assumeRoleArn not a role', request: mountRequest({ objects: OBJECTS, assumeRoleArn: 'arn:aws:iam::111122223333:user/bob' }), mentions: ['assumeRoleArn', 'not an IAM role ARN'] },
   { name: 'assumeRoleArn not an ARN', request: mountRequest({ objects: OBJECTS, assumeRoleArn: 'reader' }), mentions: ['assumeRoleArn "reader"'] },
   { name: 'assumeRoleDurationSeconds too short', request: mountRequest({ objects: OBJECTS, assumeRoleArn: 'arn:aws:iam::111122223333:role/r', assumeRoleDurationSeconds: '60' }), mentions: ['assumeRoleDurationSeconds "60"', '900 to 3600'] },
