@@ -69,6 +69,7 @@ export function createProvider(
     jmesPathWorker: scripts.jmesPathWorker,
     providerRegion: env.AWS_REGION || undefined,
     userAgent: `${name}/${version}${flags.eksAddonVersion ? ` eks-addon/${flags.eksAddonVersion}` : ''}`,
+    appId: appId(name, version, flags.eksAddonVersion),
     metrics,
   });
   const { cluster, issuer } = core;
@@ -128,4 +129,12 @@ export function createProvider(
       await core.close();
     },
   };
+}
+
+/**
+ * The SDK app id. As the EKS add-on (--eks-addon-version) it is ASCP's, `secrets-store-csi-driver-provider-aws:<add-on
+ * version>`, which AWS counts the add-on's calls by; otherwise this provider's own name and version.
+ */
+function appId(name: string, version: string, eksAddonVersion: string): string {
+  return eksAddonVersion ? `secrets-store-csi-driver-provider-aws:${eksAddonVersion}` : `${name}:${version}`;
 }

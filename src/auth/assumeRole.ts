@@ -2,6 +2,7 @@ import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { ProviderError } from '../errors.js';
 import type { StsClients } from './stsClients.js';
+import { fromFirstHealthyRegion } from './regionalSts.js';
 import { stsCredentials, stsError } from './stsError.js';
 
 export interface ChainRequest {
@@ -12,19 +13,24 @@ export interface ChainRequest {
   externalId?: string;
   durationSeconds?: number;
   sessionName: string;
-  region: string;
+  /** The Mount's region, then its failover regions: STS is asked in that order. */
+  regions: readonly string[];
 }
 
 /**
  * Cross-account role chaining (`assumeRoleArn`): `sts:AssumeRole` into the target role, signed with the pod's
- * base credentials, through the regional STS endpoint.
+ * base credentials, through the regional STS endpoint of the first region that answers.
  */
 export class RoleChainer {
   constructor(private readonly sts: StsClients) {}
 
-  async assume(request: ChainRequest, signal: AbortSignal): Promise<AwsCredentialIdentity> {
+  assume(request: ChainRequest, signal: AbortSignal): Promise<AwsCredentialIdentity> {
+    return fromFirstHealthyRegion(request.regions, (region) => this.assumeIn(region, request, signal), signal);
+  }
+
+  private async assumeIn(region: string, request: ChainRequest, signal: AbortSignal): Promise<AwsCredentialIdentity> {
     const description = `role ${request.roleArn} chained from ${request.baseDescription}`;
-    const client = this.sts.signedWith(request.region, request.base);
+    const client = this.sts.signedWith(region, request.base);
     try {
       const answer = await client.send(
         new AssumeRoleCommand({
@@ -35,18 +41,17 @@ export class RoleChainer {
         }),
         { abortSignal: signal },
       );
-      return stsCredentials(answer.Credentials, request.region, description);
+      return stsCredentials(answer.Credentials, region, description);
     } catch (err) {
       if (err instanceof ProviderError) throw err;
       throw stsError(err, {
         action: 'AssumeRole',
-        region: request.region,
+        region,
         description,
         fix:
           `check that the trust policy of ${request.roleArn} allows the pod's base role` +
           (request.externalId === undefined ? '' : ' with this sts:ExternalId') +
-          `, that the base role may call sts:AssumeRole on it, and that assumeRoleDurationSeconds is at most 3600 ` +
-          `(AWS caps chained sessions at one hour)`,
+          ', and that the base role may call sts:AssumeRole on it',
       });
     }
   }

@@ -15,7 +15,8 @@ export interface AwsIdentity extends SigningIdentity {
 }
 
 export interface IdentityResolver {
-  resolve(config: MountConfig, region: string, signal: AbortSignal): Promise<AwsIdentity>;
+  /** `regions`: the Mount's region, then its failover regions: STS is asked in that order (see regionalSts.ts). */
+  resolve(config: MountConfig, regions: readonly string[], signal: AbortSignal): Promise<AwsIdentity>;
 }
 
 /** What an identity is made of. Two Mounts share credentials only when every field is equal. */
@@ -55,8 +56,8 @@ export interface IdentityPlan {
   description: string;
   /** The id of the verified token `obtain` calls with (its hash): Mounts with identical tokens share one call. */
   tokenId: string;
-  /** Calls STS or the Pod Identity agent for fresh credentials. */
-  obtain(region: string, signal: AbortSignal): Promise<AwsCredentialIdentity>;
+  /** Calls STS (region by region, in order) or the Pod Identity agent for fresh credentials. */
+  obtain(regions: readonly string[], signal: AbortSignal): Promise<AwsCredentialIdentity>;
 }
 
 /** IRSA or Pod Identity: verifies the request's token and names the identity; cheap (lookups are cached). */

@@ -4,6 +4,7 @@ import { ProviderError } from '../errors.js';
 import type { ClusterReader } from '../k8s/cluster.js';
 import { ROLE_ARN_ANNOTATION } from '../k8s/cluster.js';
 import type { IdentityPlan, IdentitySource } from './identity.js';
+import { fromFirstHealthyRegion } from './regionalSts.js';
 import { roleSessionName } from './sessionName.js';
 import type { StsClients } from './stsClients.js';
 import { stsCredentials, stsError } from './stsError.js';
@@ -33,29 +34,34 @@ export class IrsaResolver implements IdentitySource {
       parts: { kind: 'irsa', namespace, serviceAccount: serviceAccountName, role: roleArn },
       description,
       tokenId,
-      obtain: async (region, signal) => {
-        try {
-          const answer = await this.sts.webIdentity(region).send(
-            new AssumeRoleWithWebIdentityCommand({
-              RoleArn: roleArn,
-              RoleSessionName: roleSessionName(namespace, podName),
-              WebIdentityToken: token,
-            }),
-            { abortSignal: signal },
-          );
-          return stsCredentials(answer.Credentials, region, description);
-        } catch (err) {
-          if (err instanceof ProviderError) throw err;
-          throw stsError(err, {
-            action: 'AssumeRoleWithWebIdentity',
-            region,
-            description,
-            fix:
-              `check that the role's trust policy allows "system:serviceaccount:${namespace}:${serviceAccountName}" ` +
-              `through the cluster's OIDC provider with audience ${IRSA_AUDIENCE}`,
-          });
-        }
-      },
+      obtain: (regions, signal) =>
+        fromFirstHealthyRegion(
+          regions,
+          async (region) => {
+            try {
+              const answer = await this.sts.webIdentity(region).send(
+                new AssumeRoleWithWebIdentityCommand({
+                  RoleArn: roleArn,
+                  RoleSessionName: roleSessionName(namespace, podName),
+                  WebIdentityToken: token,
+                }),
+                { abortSignal: signal },
+              );
+              return stsCredentials(answer.Credentials, region, description);
+            } catch (err) {
+              if (err instanceof ProviderError) throw err;
+              throw stsError(err, {
+                action: 'AssumeRoleWithWebIdentity',
+                region,
+                description,
+                fix:
+                  `check that the role's trust policy allows "system:serviceaccount:${namespace}:${serviceAccountName}" ` +
+                  `through the cluster's OIDC provider with audience ${IRSA_AUDIENCE}`,
+              });
+            }
+          },
+          signal,
+        ),
     };
   }
 }

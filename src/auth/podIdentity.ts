@@ -58,7 +58,7 @@ export class PodIdentityResolver implements IdentitySource {
       parts: { kind: 'podidentity', namespace, serviceAccount: serviceAccountName },
       description,
       tokenId: verified.id,
-      obtain: (_region, signal) =>
+      obtain: (_regions, signal) =>
         this.obtain(endpoints, verified.token, description, config.preferredAddressType, signal),
     };
   }

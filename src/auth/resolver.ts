@@ -26,7 +26,7 @@ export class CachingIdentityResolver implements IdentityResolver {
     private readonly onFetch?: (kind: CredentialFetchKind, outcome: 'ok' | 'error') => void,
   ) {}
 
-  async resolve(config: MountConfig, region: string, signal: AbortSignal): Promise<AwsIdentity> {
+  async resolve(config: MountConfig, regions: readonly string[], signal: AbortSignal): Promise<AwsIdentity> {
     const plan = await this.source.plan(config);
     const baseKey = identityKey(plan.parts);
     const caller: Caller = {
@@ -36,7 +36,7 @@ export class CachingIdentityResolver implements IdentityResolver {
     };
     const obtainBase = async (shared: AbortSignal) => {
       try {
-        return await this.observed(plan.parts.kind, plan.obtain(region, shared));
+        return await this.observed(plan.parts.kind, plan.obtain(regions, shared));
       } catch (err) {
         if (isProviderError(err) && err.code === 'CredentialsRefused') this.tokenRefusals.add(err);
         throw err;
@@ -59,7 +59,7 @@ export class CachingIdentityResolver implements IdentityResolver {
         externalId,
         durationSeconds: config.assumeRoleDurationSeconds,
         sessionName: roleSessionName(config.pod.namespace, config.pod.name),
-        region,
+        regions,
       };
       return this.observed('assumerole', this.chainer.assume(request, shared));
     };

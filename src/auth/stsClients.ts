@@ -2,6 +2,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import type { NodeHttpHandler } from '@smithy/node-http-handler';
 import { LRUCache } from 'lru-cache';
+import { userAgentConfig } from '../aws/clients.js';
 import { keepAliveHandler } from '../aws/httpHandler.js';
 import { FLAG_DEFAULTS } from '../config/flags.js';
 import type { InProcessHandler } from '../aws/inProcessAnswers.js';
@@ -15,11 +16,17 @@ export interface StsOptions {
   retryMode?: 'standard' | 'adaptive';
   /** Answers every request in place of the network, the connection options aside (priming, src/mount/prime.ts). */
   requestHandler?: InProcessHandler;
+  /** STS endpoint by region (--sts-endpoints); a region not listed resolves its endpoint as the SDK does. */
+  endpoints?: Readonly<Record<string, string>>;
+  /** The user agent of every AWS call (see userAgentConfig), STS's included. */
+  userAgent?: string;
+  appId?: string;
 }
 
 /**
  * STS clients on one keep-alive handler, with the provider's retry and per-attempt timeout settings. Endpoint
- * and FIPS come from the SDK's env (AWS_ENDPOINT_URL*, AWS_USE_FIPS_ENDPOINT); the region makes it regional.
+ * and FIPS come from the SDK's env (AWS_ENDPOINT_URL*, AWS_USE_FIPS_ENDPOINT) unless --sts-endpoints names the
+ * region's; the region makes it regional.
  * Clients are never destroyed one by one: that would close the shared handler.
  */
 export class StsClients {
@@ -54,6 +61,8 @@ export class StsClients {
       requestHandler: this.handler,
       maxAttempts: this.options.maxAttempts ?? FLAG_DEFAULTS.awsMaxAttempts,
       retryMode: this.options.retryMode ?? FLAG_DEFAULTS.awsRetryMode,
+      ...(this.options.endpoints?.[region] !== undefined && { endpoint: this.options.endpoints[region] }),
+      ...userAgentConfig(this.options),
       ...(credentials !== undefined && { credentials }),
     });
   }

@@ -36,12 +36,25 @@ export interface AwsClientPoolOptions {
    * `name/version` tokens, e.g. `aws-secrets-csi-provider/0.1.0 eks-addon/v1.2`.
    */
   userAgent?: string;
+  /** The SDK's app id (`app/<id>` in the user agent), as ASCP sets it: see userAgentConfig. */
+  appId?: string;
   /** Told of every call once it ended (after retries): where the metrics plug in. */
   onCall?: AwsCallObserver;
   /** Told of every attempt AWS throttled, retried ones included. */
   onThrottled?: ThrottleObserver;
   /** Answers every request in place of the network, the connection options aside (priming, src/mount/prime.ts). */
   requestHandler?: InProcessHandler;
+}
+
+/**
+ * The user agent settings of every AWS client the provider builds (Secrets Manager, SSM and STS alike), so CloudTrail
+ * and AWS's usage figures see one product whatever the call.
+ */
+export function userAgentConfig(options: { userAgent?: string; appId?: string }) {
+  return {
+    customUserAgent: userAgentPairs(options.userAgent ?? 'aws-secrets-csi-provider'),
+    ...(options.appId !== undefined && { userAgentAppId: options.appId }),
+  };
 }
 
 /** `a/1 b/2` → [['a', '1'], ['b', '2']]: the SDK escapes a whole string into one token, mangling the rest. */
@@ -98,7 +111,7 @@ export class AwsClientPool {
   private readonly handler: NodeHttpHandler | InProcessHandler;
   private readonly retryMode: 'standard' | 'adaptive';
   private readonly maxAttempts: number;
-  private readonly userAgent: [string, string?][];
+  private readonly userAgent: ReturnType<typeof userAgentConfig>;
   private readonly onCall: AwsCallObserver | undefined;
   private readonly onThrottled: ThrottleObserver | undefined;
 
@@ -113,7 +126,7 @@ export class AwsClientPool {
     this.regions = new LRUCache<string, SdkClients>({ max: 64 });
     this.retryMode = options.retryMode ?? FLAG_DEFAULTS.awsRetryMode;
     this.maxAttempts = options.maxAttempts ?? FLAG_DEFAULTS.awsMaxAttempts;
-    this.userAgent = userAgentPairs(options.userAgent ?? 'aws-secrets-csi-provider');
+    this.userAgent = userAgentConfig(options);
     this.onCall = options.onCall;
     this.onThrottled = options.onThrottled;
   }
@@ -168,7 +181,7 @@ export class AwsClientPool {
       requestHandler: this.handler,
       retryMode: this.retryMode,
       maxAttempts: this.maxAttempts,
-      customUserAgent: this.userAgent,
+      ...this.userAgent,
     };
     const clients = { secretsManager: new SecretsManagerClient(config), ssm: new SSMClient(config) };
     if (this.onCall) {

@@ -295,8 +295,7 @@ export function toProviderError(err: unknown, context: ErrorContext): ProviderEr
   if (err instanceof ProviderError) return err;
   const e = fieldsOf(err) ?? { name: 'Error', message: String(err) };
   const { code, fix } = classify(e, err, context);
-  // A bare network error says more by its code (ECONNRESET) than by its class name.
-  const name = (e.name === 'Error' || e.name === '') && typeof e.code === 'string' ? e.code : e.name || 'Error';
+  const name = errorName(e);
   const attempts = e.$metadata?.attempts ?? 1;
   const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
   const message =
@@ -304,6 +303,18 @@ export function toProviderError(err: unknown, context: ErrorContext): ProviderEr
     `failed with ${name}${awsMessage(e)}${tries}; ${fix}`;
   const cause = e.sanitized ? Object.assign(new Error(e.message), { name }) : err;
   return new ProviderError(code, message, { cause });
+}
+
+/**
+ * The name a message gives an error. A bare network error says more by its code (ECONNRESET) than by its class
+ * name; and the SDK's HTTP handler renames a reset or broken connection `TimeoutError` (its list of "timeout"
+ * codes holds ECONNRESET and EPIPE), which would tell the reader the peer was slow when it hung up.
+ */
+function errorName(e: ErrorFields): string {
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  if (code !== undefined && (e.name === 'Error' || e.name === '')) return code;
+  if (code !== undefined && e.name === 'TimeoutError' && code !== 'ETIMEDOUT') return code;
+  return e.name || 'Error';
 }
 
 /** The SDK's advice, on a line of its own, to read a field (`$response`) that no one reading a pod event can see. */
@@ -318,7 +329,7 @@ export function readableAwsError(err: unknown): { name: string; message: string;
   const e = fieldsOf(err) ?? { name: '', message: String(err) };
   const text = e.message.replace(RESPONSE_ADVICE, ' ').replace(/\s+/g, ' ').trim();
   return {
-    name: e.name || 'Error',
+    name: errorName(e),
     message: text.length > MAX_AWS_MESSAGE ? `${text.slice(0, MAX_AWS_MESSAGE)}…` : text,
     reachedService: e.$metadata?.httpStatusCode !== undefined || e.$fault !== undefined,
   };

@@ -1,11 +1,12 @@
 /**
  * Fetches every object of a Mount (spec §4, §6): the primary region first, with every call planned up front
  * and run concurrently under one bound; objects whose calls failed because the region is unhealthy are
- * re-planned against the failover region. All or nothing: any object that does not resolve fails the Mount.
+ * re-planned against the failover regions, one after another. All or nothing: any object that does not resolve fails the Mount.
  */
 
 import pLimit from 'p-limit';
 import { FLAG_DEFAULTS } from '../config/flags.js';
+import { refInRegion } from '../config/arn.js';
 import { describeObject, type ObjectRef, type ObjectSpec } from '../config/types.js';
 import { ProviderError } from '../errors.js';
 import type { AwsClientPool } from './clients.js';
@@ -18,7 +19,8 @@ import type { AwsIdentity, BatchSupport, BatchThrottling, FetchedValue, Outcome,
 export interface FetchObjectsInput {
   objects: readonly ObjectSpec[];
   region: string;
-  failoverRegion?: string;
+  /** Tried in order, each only for the objects the regions before it failed with a regional fault. */
+  failoverRegions?: readonly string[];
   identity: AwsIdentity;
   pool: AwsClientPool;
   batchSupport: BatchSupport;
@@ -113,11 +115,15 @@ function regionFailure(failures: Failure[], region: string): ProviderError {
   return new ProviderError(error.code, more, { cause: error.cause });
 }
 
-function bothRegionsFailed(primary: ProviderError, failover: ProviderError): ProviderError {
+/** Every region tried failed: the primary's error, then each failover region's, in order. */
+function everyRegionFailed(errors: readonly ProviderError[]): ProviderError {
+  const [primary, ...failovers] = errors;
+  const named = failovers.map((error, i) => `Failover${failovers.length > 1 ? ` ${i + 1}` : ''}: ${error.message}`);
   return new ProviderError(
     'RegionUnavailable',
-    `both regions failed. Primary: ${primary.message}. Failover: ${failover.message}`,
-    { cause: primary.cause },
+    `${errors.length === 2 ? 'both regions' : `all ${errors.length} regions`} failed. Primary: ${primary!.message}. ` +
+      `${named.join('. ')}`,
+    { cause: primary!.cause },
   );
 }
 
@@ -142,25 +148,27 @@ export async function fetchObjects(input: FetchObjectsInput): Promise<FetchedObj
 
   const primaryOutcomes = await fetchRegion(input.objects, (s) => s.primary, contextFor(input.region));
   keep(input.objects, primaryOutcomes, input.region, false);
-  const primaryFailures = failuresOf(input.objects, primaryOutcomes);
-  if (primaryFailures.length > 0) {
-    const fatal = fatalOf(primaryFailures);
-    // A client error is the user's to fix: the failover region would only hide it (or add its own).
-    if (fatal.length > 0 || input.failoverRegion === undefined) {
-      throw regionFailure(fatal.length > 0 ? fatal : primaryFailures, input.region);
-    }
-    const retry = primaryFailures.map((f) => f.spec);
-    const failoverOutcomes = await fetchRegion(retry, (s) => s.failover ?? s.primary, contextFor(input.failoverRegion));
-    const failoverFailures = failuresOf(retry, failoverOutcomes);
-    if (failoverFailures.length > 0) {
-      const aborted = failoverFailures.filter((f) => isAborted(f.outcome.error));
-      if (aborted.length > 0) throw regionFailure(aborted, input.failoverRegion);
-      throw bothRegionsFailed(
-        regionFailure(primaryFailures, input.region),
-        regionFailure(failoverFailures, input.failoverRegion),
-      );
-    }
-    keep(retry, failoverOutcomes, input.failoverRegion, true);
+  let failures = failuresOf(input.objects, primaryOutcomes);
+  let region = input.region;
+  const errors: ProviderError[] = [];
+  for (const failoverRegion of input.failoverRegions ?? []) {
+    if (failures.length === 0) break;
+    const fatal = fatalOf(failures);
+    // A client error is the user's to fix: another region would only hide it (or add its own).
+    if (fatal.length > 0) break;
+    errors.push(regionFailure(failures, region));
+    const retry = failures.map((f) => f.spec);
+    const outcomes = await fetchRegion(retry, (s) => refInRegion(s.failover ?? s.primary, failoverRegion), contextFor(failoverRegion));
+    keep(retry, outcomes, failoverRegion, true);
+    failures = failuresOf(retry, outcomes);
+    region = failoverRegion;
+  }
+  if (failures.length > 0) {
+    const fatal = fatalOf(failures);
+    const last = regionFailure(fatal.length > 0 ? fatal : failures, region);
+    // Our deadline ends the Mount where it stood; otherwise every region's cause is named.
+    const aborted = failures.some((f) => isAborted(f.outcome.error));
+    throw errors.length === 0 || aborted ? last : everyRegionFailed([...errors, last]);
   }
   return input.objects.map((spec) => results.get(spec)!);
 }

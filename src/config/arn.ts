@@ -1,4 +1,4 @@
-import type { ObjectType } from './types.js';
+import type { ObjectRef, ObjectType } from './types.js';
 
 /** The parts of an ARN the rules look at. `resource` is everything after the account, colons included. */
 export interface Arn {
@@ -58,4 +58,11 @@ export function arnRegion(name: string): string | undefined {
   if (!looksLikeArn(name)) return undefined;
   const arn = parseArn(name);
   return typeof arn === 'string' ? undefined : arn.region;
+}
+
+/** The ref as a region serves it: an ARN names its region, so it becomes that region's replica's ARN. */
+export function refInRegion(ref: ObjectRef, region: string): ObjectRef {
+  const arn = looksLikeArn(ref.objectName) ? parseArn(ref.objectName) : undefined;
+  if (arn === undefined || typeof arn === 'string' || arn.region === region) return ref;
+  return { ...ref, objectName: withRegion(arn, region) };
 }

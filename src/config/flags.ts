@@ -24,6 +24,8 @@ export interface ProviderFlags {
   awsRetryMode: 'standard' | 'adaptive';
   awsMaxAttempts: number;
   awsRequestTimeoutMs: number;
+  /** STS endpoint by region; a region not listed uses the SDK's (AWS_ENDPOINT_URL_STS, else sts.<region>.amazonaws.com). */
+  stsEndpoints: Readonly<Record<string, string>>;
   jmesPathTimeoutMs: number;
   maxConcurrentMounts: number;
   maxMountBytes: number;
@@ -63,6 +65,7 @@ export const FLAGS = {
   'aws-retry-mode': { type: 'string', default: 'standard', help: 'AWS SDK retry strategy: standard (jittered exponential backoff) or adaptive (adds client-side rate limiting when throttled)' },
   'aws-max-attempts': { type: 'string', default: '3', help: 'attempts per AWS call, the first included' },
   'aws-request-timeout': { type: 'string', default: '10s', help: 'limit of one AWS request attempt; a slower answer is retried, then failed over' },
+  'sts-endpoints': { type: 'string', default: '', help: 'STS endpoint per region, as region=URL,… (each region\'s STS VPC endpoint, say); a region not listed uses the SDK\'s: AWS_ENDPOINT_URL_STS, else sts.<region>.amazonaws.com' },
   'jmespath-timeout': { type: 'string', default: '2s', help: 'how long the jmesPath entries of one Mount may take to evaluate; past it the Mount fails as InvalidSecretProviderClass' },
   'max-concurrent-mounts': { type: 'string', default: '128', help: 'Mounts served at once; the rest wait their turn, first come first served, within --mount-timeout' },
   'max-mount-bytes': { type: 'string', default: '64Mi', help: 'request bytes of the Mounts served at once (a request not yet read counts as --max-request-size); the rest wait their turn' },
@@ -140,6 +143,20 @@ function listenAddress(name: string, text: string): { host: string; port: number
   return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
 }
 
+/** `us-east-1=https://…,us-west-2=https://…`: one http(s) URL per region name. */
+function endpointsByRegion(name: string, text: string): Readonly<Record<string, string>> {
+  const endpoints: Record<string, string> = {};
+  for (const entry of text.split(',').filter((part) => part.trim() !== '')) {
+    const [region = '', url = ''] = entry.trim().split(/=(.*)/s, 2);
+    if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region) || !URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
+      throw new Error(`--${name} takes region=URL pairs like us-east-1=https://sts.us-east-1.amazonaws.com, got "${entry}"`);
+    }
+    if (region in endpoints) throw new Error(`--${name} names ${region} twice`);
+    endpoints[region] = url;
+  }
+  return Object.freeze(endpoints);
+}
+
 export function parseFlags(args: string[]): ProviderFlags {
   const options = Object.fromEntries(
     Object.entries(FLAGS).map(([name, flag]) => [name, { type: flag.type, default: flag.default }]),
@@ -171,6 +188,7 @@ export function parseFlags(args: string[]): ProviderFlags {
     awsRetryMode: retryMode(values['aws-retry-mode']),
     awsMaxAttempts: Math.floor(positiveNumber('aws-max-attempts', values['aws-max-attempts'])),
     awsRequestTimeoutMs: duration('aws-request-timeout', values['aws-request-timeout']),
+    stsEndpoints: endpointsByRegion('sts-endpoints', values['sts-endpoints']),
     jmesPathTimeoutMs: duration('jmespath-timeout', values['jmespath-timeout']),
     maxConcurrentMounts: Math.floor(positiveNumber('max-concurrent-mounts', values['max-concurrent-mounts'])),
     maxMountBytes: byteSize('max-mount-bytes', values['max-mount-bytes']),

@@ -31,7 +31,8 @@ export function parseMountRequest(req: MountRequestFields, parse: ObjectsParser 
   const { objects: objectsYaml, translation, ...rest } = parameters;
   const { objects, warnings } = parse(objectsYaml, {
     ...(rest.region !== undefined && { region: rest.region }),
-    ...(rest.failoverRegion !== undefined && { failoverRegion: rest.failoverRegion }),
+    // The objects are parsed for the first failover region; a later one is asked for the same (refInRegion).
+    ...(rest.failoverRegions[0] !== undefined && { failoverRegion: rest.failoverRegions[0] }),
     translation,
     defaultMode: permission,
   });

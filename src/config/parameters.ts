@@ -8,7 +8,8 @@ import type { AddressType } from './types.js';
 /** The SecretProviderClass parameters, typed. `objects` stays text: objects.ts parses it. */
 export interface SpcParameters {
   region?: string;
-  failoverRegion?: string;
+  /** `failoverRegion`, a comma-separated list: tried in order, each on a regional fault of the one before. */
+  failoverRegions: readonly string[];
   translation: PathTranslation;
   usePodIdentity: boolean;
   preferredAddressType: AddressType;
@@ -40,17 +41,14 @@ function param(attributes: Attributes, name: (typeof KNOWN_PARAMETERS)[number]):
 
 export function parseParameters(attributes: Attributes): SpcParameters {
   const region = parseRegion(param(attributes, 'region'), 'region');
-  const failoverRegion = parseRegion(param(attributes, 'failoverRegion'), 'failoverRegion');
-  if (failoverRegion !== undefined && failoverRegion === region) {
-    throw invalidSpc(`failoverRegion ${failoverRegion} is the same as region. Set failoverRegion to another region, or remove it.`);
-  }
+  const failoverRegions = parseFailoverRegions(param(attributes, 'failoverRegion'), region);
   const objects = param(attributes, 'objects');
   if (objects === undefined) {
     throw invalidSpc('the objects parameter is missing or empty. List the secrets and parameters to mount under objects.');
   }
   return {
     ...(region !== undefined && { region }),
-    ...(failoverRegion !== undefined && { failoverRegion }),
+    failoverRegions,
     translation: parseTranslation(param(attributes, 'pathTranslation')),
     usePodIdentity: parseBool(param(attributes, 'usePodIdentity'), 'usePodIdentity'),
     preferredAddressType: parseAddressType(param(attributes, 'preferredAddressType')),
@@ -66,6 +64,23 @@ function parseRegion(value: string | undefined, name: string): string | undefine
   }
   if (!isKnownRegion(value)) throw invalidSpc(unknownRegion(name, value));
   return value;
+}
+
+/** `us-west-2` or `us-west-2,eu-west-1`: known regions, each once, none the mount's own. */
+function parseFailoverRegions(value: string | undefined, region: string | undefined): readonly string[] {
+  if (value === undefined) return [];
+  const regions = value.split(',').map((name) => name.trim());
+  const list = regions.length > 1;
+  regions.forEach((name, i) => {
+    const field = list ? `failoverRegion entry ${i + 1}` : 'failoverRegion';
+    if (name === '') throw invalidSpc(`${field} is empty. Write the regions like us-west-2,eu-west-1.`);
+    parseRegion(name, field);
+    if (name === region) {
+      throw invalidSpc(`${field} ${name} is the same as region. Set failoverRegion to other regions, or remove it.`);
+    }
+    if (regions.indexOf(name) !== i) throw invalidSpc(`failoverRegion lists ${name} twice. List each region once.`);
+  });
+  return Object.freeze(regions);
 }
 
 /** Also said of AWS_REGION and a node's region label (mount/region.ts), whose fix is elsewhere. */
@@ -99,15 +114,29 @@ function parseBool(value: string | undefined, name: string): boolean {
   throw invalidSpc(`${name} "${value}" is not a boolean. Use "true" or "false".`);
 }
 
+/** As ASCP: any case; anything but ipv4 or ipv6 is auto (parameterWarnings says so when it was not written auto). */
 function parseAddressType(value: string | undefined): AddressType {
-  if (value === undefined) return 'auto';
-  const type = value.toLowerCase();
-  if (type === 'ipv4' || type === 'ipv6' || type === 'auto') return type;
-  throw invalidSpc(`preferredAddressType "${value}" is not an address type. Use ipv4, ipv6 or auto.`);
+  const type = value?.toLowerCase();
+  return type === 'ipv4' || type === 'ipv6' ? type : 'auto';
+}
+
+function addressTypeWarning(attributes: Attributes): string[] {
+  const value = param(attributes, 'preferredAddressType');
+  if (value === undefined || ['ipv4', 'ipv6', 'auto'].includes(value.toLowerCase())) return [];
+  const podIdentity = (() => {
+    try {
+      return parseBool(param(attributes, 'usePodIdentity'), 'usePodIdentity');
+    } catch {
+      return false;
+    }
+  })();
+  const effect = podIdentity ? 'it is taken as auto (IPv4, then IPv6), as ASCP does' : 'IRSA does not use it, so it is ignored';
+  return [`preferredAddressType "${value}" is not ipv4, ipv6 or auto; ${effect}. Fix or remove it.`];
 }
 
 const MIN_ROLE_SECONDS = 900;
-const MAX_ROLE_SECONDS = 43_200;
+/** AWS caps a role-chaining session at one hour, and every assumeRoleArn session is chained (from IRSA or Pod Identity). */
+const MAX_ROLE_SECONDS = 3600;
 
 function parseAssumeRole(attributes: Attributes): Pick<SpcParameters, 'assumeRoleArn' | 'assumeRoleExternalId' | 'assumeRoleDurationSeconds'> {
   const roleArn = param(attributes, 'assumeRoleArn');
@@ -133,7 +162,8 @@ function parseDuration(text: string): number {
   const seconds = /^\d+$/.test(text) ? Number(text) : Number.NaN;
   if (seconds >= MIN_ROLE_SECONDS && seconds <= MAX_ROLE_SECONDS) return seconds;
   throw invalidSpc(
-    `assumeRoleDurationSeconds "${text}" must be a whole number of seconds from ${MIN_ROLE_SECONDS} to ${MAX_ROLE_SECONDS}.`,
+    `assumeRoleDurationSeconds "${text}" must be a whole number of seconds from ${MIN_ROLE_SECONDS} to ` +
+      `${MAX_ROLE_SECONDS}: AWS caps a chained role session (assumeRoleArn after IRSA or Pod Identity) at one hour.`,
   );
 }
 
@@ -143,12 +173,13 @@ function isDriverKey(key: string): boolean {
 }
 
 /**
- * Warnings for keys that look like a misspelt parameter (`Region`, `failOverRegion`, `object`). Never errors:
- * the driver merges SPC parameters with the pod's volumeAttributes, so any key may legitimately be there.
+ * Warnings for keys that look like a misspelt parameter (`Region`, `failOverRegion`, `object`), and for a
+ * preferredAddressType ASCP accepts but does not understand. Never errors: the driver merges SPC parameters with
+ * the pod's volumeAttributes, so any key may legitimately be there.
  */
 export function parameterWarnings(attributes: Attributes): string[] {
   const known: readonly string[] = KNOWN_PARAMETERS;
-  return Object.keys(attributes)
+  const misspelt = Object.keys(attributes)
     .filter((key) => !known.includes(key) && !isDriverKey(key))
     .flatMap((key) => {
       const meant = closestName(key, KNOWN_PARAMETERS);
@@ -156,4 +187,5 @@ export function parameterWarnings(attributes: Attributes): string[] {
         ? []
         : [`parameter "${key}" is not one this provider reads and is ignored; did you mean "${meant}"? (names are case-sensitive)`];
     });
+  return [...addressTypeWarning(attributes), ...misspelt];
 }

@@ -53,8 +53,9 @@ export interface ObjectSpec {
   /** The primary object, fetched from `region`. */
   primary: ObjectRef;
   /**
-   * What to fetch from `failoverRegion` when the primary region is unhealthy: the `failoverObject`, else the
-   * primary (an ARN's region rewritten to the failover region, as a replica's ARN is). Absent without failover.
+   * What to fetch from the first failover region when the primary region is unhealthy: the `failoverObject`, else
+   * the primary (an ARN's region rewritten to the failover region, as a replica's ARN is). Absent without failover.
+   * A later failover region is asked for the same, an ARN rewritten to that region (see refInRegion).
    */
   failover?: ObjectRef;
   /** The file path of the whole value, already translated and checked (unique, relative, no `..`). */
@@ -87,12 +88,13 @@ export interface MountConfig {
   tokens: Record<string, ServiceAccountToken>;
   /** Explicit `region` parameter; absent means AWS_REGION, then the node's label. */
   region?: string;
-  failoverRegion?: string;
+  /** The `failoverRegion` parameter's regions, in order; empty without failover. */
+  failoverRegions: readonly string[];
   usePodIdentity: boolean;
   /** A role to assume with the pod's credentials before fetching (`assumeRoleArn` parameter). */
   assumeRoleArn?: string;
   assumeRoleExternalId?: string;
-  /** 900..43200, checked at parse time. */
+  /** 900..3600 (AWS's cap on chained sessions), checked at parse time. */
   assumeRoleDurationSeconds?: number;
   preferredAddressType: AddressType;
   /** The request's default file mode (decimal from the wire, e.g. 420 = 0644). */

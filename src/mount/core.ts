@@ -43,6 +43,7 @@ export type MountSettings = Pick<
   | 'awsRetryMode'
   | 'awsMaxAttempts'
   | 'awsRequestTimeoutMs'
+  | 'stsEndpoints'
   | 'podIdentityEndpointIpv4'
   | 'podIdentityEndpointIpv6'
   | 'podIdentityHttpTimeoutMs'
@@ -70,6 +71,8 @@ export interface MountEdges {
   providerRegion: string | undefined;
   /** The AWS user agent's product part (`name/version`). */
   userAgent?: string;
+  /** The SDK's app id on every AWS call, as ASCP sends it. */
+  appId?: string;
   /** Where the pipeline's counters go; none for priming, which no metric of the provider may see. */
   metrics?: ProviderMetrics;
 }
@@ -144,9 +147,13 @@ export function createMountCore(settings: MountSettings, edges: MountEdges): Mou
     pressureMs: Math.max(1, Math.min(PRESSURE_MS, settings.rotationCacheTtlMs)),
     onSwitch: (region, to) => metrics?.strategySwitches.inc({ region, to }),
   });
+  const userAgent = {
+    ...(edges.userAgent !== undefined && { userAgent: edges.userAgent }),
+    ...(edges.appId !== undefined && { appId: edges.appId }),
+  };
   const pool = new AwsClientPool({
     ...aws,
-    ...(edges.userAgent !== undefined && { userAgent: edges.userAgent }),
+    ...userAgent,
     onCall: ({ service, action, region, outcome, attempts }) => {
       metrics?.awsCalls.inc({ service, action, region, outcome });
       if (attempts > 1) metrics?.awsRetries.inc({ service, action, region }, attempts - 1);
@@ -165,7 +172,7 @@ export function createMountCore(settings: MountSettings, edges: MountEdges): Mou
     onLookup: (result) => metrics?.cacheRequests.inc({ cache: 'credentials', result }),
   });
   // STS calls follow the same retry and per-attempt timeout settings as the Secrets Manager and SSM calls.
-  const sts = new StsClients(aws);
+  const sts = new StsClients({ ...aws, ...userAgent, endpoints: settings.stsEndpoints });
   const chainer = new RoleChainer(sts);
   const identity = (source: IdentitySource) =>
     new CachingIdentityResolver(source, credentials, chainer, (kind, outcome) =>

@@ -74,9 +74,8 @@ export function createMountHandler(
 function recordSuccess(outcome: MountOutcome, seconds: number, { metrics, logger }: MountHandlerOptions): void {
   metrics.mounts.inc({ result: 'ok', code: '' });
   metrics.mountDuration.observe({ result: 'ok' }, seconds);
-  if (outcome.failedOver > 0) {
-    const regions = { region: outcome.region, failover_region: outcome.config.failoverRegion ?? '' };
-    metrics.failovers.inc(regions, outcome.failedOver);
+  for (const [failoverRegion, objects] of outcome.failedOver) {
+    metrics.failovers.inc({ region: outcome.region, failover_region: failoverRegion }, objects);
   }
   const pod = { namespace: outcome.config.pod.namespace, pod: outcome.config.pod.name };
   const { warnings } = outcome.config;
@@ -91,7 +90,7 @@ function recordSuccess(outcome: MountOutcome, seconds: number, { metrics, logger
       region: outcome.region,
       objects: outcome.config.objects.length,
       files: outcome.response.files.length,
-      failedOver: outcome.failedOver,
+      failedOver: [...outcome.failedOver.values()].reduce((sum, n) => sum + n, 0),
       kind: outcome.kind,
       answer: outcome.source,
       durationMs: Math.round(seconds * 1000),

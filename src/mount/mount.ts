@@ -56,7 +56,8 @@ export interface MountOutcome {
   response: MountResponseMessage;
   config: MountConfig;
   region: string;
-  failedOver: number;
+  /** Objects served by each failover region, by region (none when the primary served them all). */
+  failedOver: ReadonlyMap<string, number>;
   kind: MountKind;
   source: AnswerSource;
   /** How old a cached answer was. */
@@ -65,7 +66,7 @@ export interface MountOutcome {
 
 export interface Fetched {
   response: MountResponseMessage;
-  failedOver: number;
+  failedOver: ReadonlyMap<string, number>;
   /** Per object, in the objects' order: where and which version it was read from. */
   sources: readonly Pick<FetchedObject, 'region' | 'version' | 'fromFailover'>[];
 }
@@ -85,7 +86,8 @@ export async function mount(
   const region = await resolveRegion(config, deps.providerRegion, deps.cluster);
   checkArnRegions(config, region);
   const resolver = config.usePodIdentity ? deps.podIdentity : deps.irsa;
-  const identity = await resolver.resolve(config, region, signal);
+  // A whole region down takes its STS with it: the credentials may come from a failover region's STS.
+  const identity = await resolver.resolve(config, [region, ...config.failoverRegions], signal);
   const key = fetchKey(config, region, identity, deps.objectsIds);
   const { targetPath, pod } = config;
   const kind: MountKind = deps.published.seen(identity.key, pod.uid, targetPath) ? 'republish' : 'first';
@@ -141,14 +143,15 @@ async function republish(
   deps: MountDependencies,
   signal: AbortSignal,
 ): Promise<Answered> {
+  // A cached answer fails nothing over: its failovers were counted when it was fetched.
   const fresh = deps.answers.fresh(key);
   if (fresh !== undefined) {
     deps.onAnswer?.('republish', 'hit');
-    return { ...fresh.value, failedOver: 0, source: 'cache', ageMs: fresh.ageMs };
+    return { ...fresh.value, failedOver: new Map(), source: 'cache', ageMs: fresh.ageMs };
   }
   const stale = (answer: CachedAnswer<Fetched>): Answered => {
     deps.onAnswer?.('republish', 'stale');
-    return { ...answer.value, failedOver: 0, source: 'stale', ageMs: answer.ageMs };
+    return { ...answer.value, failedOver: new Map(), source: 'stale', ageMs: answer.ageMs };
   };
   const graced = deps.answers.withinGrace(key);
   if (graced !== undefined && deps.throttling.isThrottling(region)) return stale(graced);
@@ -179,7 +182,7 @@ function stoppedWaiting(config: MountConfig, region: string, cause: unknown): Pr
   const objects = listObjects(config.objects.map(describeObject));
   return new ProviderError(
     'DeadlineExceeded',
-    `${objects}: still being fetched from ${region} (failover region: ${config.failoverRegion ?? 'none'}) when the ` +
+    `${objects}: still being fetched from ${region} (failover regions: ${config.failoverRegions.join(', ') || 'none'}) when the ` +
       'Mount stopped waiting; check the network path to AWS and the provider logs',
     { cause },
   );
@@ -197,7 +200,7 @@ export async function fetchAndRender(
     await fetchObjects({
       objects: config.objects,
       region,
-      failoverRegion: config.failoverRegion,
+      failoverRegions: config.failoverRegions,
       identity,
       pool: deps.pool,
       batchSupport: deps.batchSupport,
@@ -213,9 +216,13 @@ export async function fetchAndRender(
   const { files, versions } = renderFiles(fetched, extracted);
   const response = { files, objectVersion: versions, error: null };
   checkAnswerSize(response, config.objects, deps.maxAnswerBytes);
+  const failedOver = new Map<string, number>();
+  for (const object of fetched) {
+    if (object.fromFailover) failedOver.set(object.region, (failedOver.get(object.region) ?? 0) + 1);
+  }
   return {
     response,
-    failedOver: fetched.filter((object) => object.fromFailover).length,
+    failedOver,
     sources: fetched.map(({ region, version, fromFailover }) => ({ region, version, fromFailover })),
   };
 }
@@ -235,10 +242,10 @@ function checkObjectCount(config: MountConfig, maxObjects: number): void {
 /**
  * Everything the answer depends on besides AWS: the parsed objects (one frozen list per SecretProviderClass text,
  * path translation and file mode, see objectsCache), the identity's key (namespace, service account, auth kind and
- * roles) and both regions. Never the pod: two pods that differ only in name are served the same files.
+ * roles) and every region. Never the pod: two pods that differ only in name are served the same files.
  */
 function fetchKey(config: MountConfig, region: string, identity: AwsIdentity, ids: ObjectsIds): string {
-  return JSON.stringify([ids.of(config.objects), identity.key, region, config.failoverRegion ?? null]);
+  return JSON.stringify([ids.of(config.objects), identity.key, region, config.failoverRegions]);
 }
 
 /** A number per parsed objects list, held as long as the list is (the parse cache keeps one list per text). */

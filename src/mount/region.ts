@@ -17,10 +17,10 @@ export async function resolveRegion(
     const where = providerRegion !== undefined ? "the provider's AWS_REGION (Helm value awsRegion)" : `the ${REGION_LABEL} label of the pod's node`;
     throw new ProviderError('RegionNotFound', unknownRegion(where, region));
   }
-  if (config.failoverRegion === region) {
+  if (config.failoverRegions.includes(region)) {
     throw invalidSpc(
-      `failoverRegion "${config.failoverRegion}" is the same as the mount's region: set failoverRegion to a ` +
-        `different region, or remove it`,
+      `failoverRegion "${config.failoverRegions.join(',')}" lists the mount's region ${region}: set failoverRegion ` +
+        `to other regions, or remove it`,
     );
   }
   return region;

@@ -163,7 +163,7 @@ const someParameterEdits = fc.record(
     usePodIdentity: fc.constantFrom(undefined, '', 'true', 'false', 'TRUE', 'yes', '1', '2'),
     preferredAddressType: fc.constantFrom(undefined, '', 'ipv4', 'ipv6', 'auto', 'IPV6', 'ipv5'),
     assumeRoleArn: fc.constantFrom(undefined, '', 'arn:aws:iam::111122223333:role/x', 'arn:aws:iam::1:user/x', 'nope'),
-    assumeRoleDurationSeconds: fc.constantFrom(undefined, '900', '43200', '899', '1e3', '-1', ''),
+    assumeRoleDurationSeconds: fc.constantFrom(undefined, '900', '3600', '43200', '899', '1e3', '-1', ''),
     Region: fc.constantFrom(undefined, 'us-east-1'),
     failOverRegion: fc.constantFrom(undefined, 'us-west-2'),
   },

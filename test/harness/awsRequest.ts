@@ -12,6 +12,8 @@ export interface AwsCall {
   /** The x-amz-security-token header: the STS session token a call is signed with. */
   sessionToken: string | undefined;
   protocol: 'json' | 'query' | undefined;
+  /** The User-Agent header, where the SDK writes the app id as `app/<id>`. */
+  userAgent: string | undefined;
   /** The JSON body, or the form fields of a query-protocol call. */
   body: Record<string, unknown> | undefined;
 }
@@ -32,6 +34,7 @@ export function parseAwsCall(headers: IncomingHttpHeaders, rawBody: Buffer): Aws
     accessKeyId: scope?.[1],
     sessionToken: typeof headers['x-amz-security-token'] === 'string' ? headers['x-amz-security-token'] : undefined,
     protocol: undefined,
+    userAgent: typeof headers['user-agent'] === 'string' ? headers['user-agent'] : undefined,
     body: undefined,
   };
   const target = headers['x-amz-target'];

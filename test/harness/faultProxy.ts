@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Agent, createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent, createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseAwsCall, type AwsCall } from './awsRequest.js';
 
@@ -73,6 +73,16 @@ export interface FaultProxy {
   url: string;
   /** Every request, in arrival order (a live array). */
   readonly records: readonly RecordedRequest[];
+  /**
+   * The provider's --sts-endpoints value when the proxy was started with `stsRegions`: a listener per region, so an
+   * unsigned STS call (AssumeRoleWithWebIdentity names no region) is recorded, and faulted, by its endpoint's region.
+   */
+  stsEndpoints: string;
+  /**
+   * Closes (or opens again, on the same port) a region's STS listener: its calls then meet a refused connection,
+   * which no fault rule can give once a connection is accepted.
+   */
+  refuseSts(region: string, refusing: boolean): Promise<void>;
   setFault(rule: FaultRule): void;
   clearFaults(): void;
   /** Enforces a quota from now on (see Quota); faults are checked first. */
@@ -85,6 +95,8 @@ export interface FaultProxy {
 export interface FaultProxyOptions {
   /** Port on 127.0.0.1 (default: any free one); a fixed port lets a provider be started before the proxy. */
   port?: number;
+  /** Regions whose STS gets a listener of its own (see FaultProxy.stsEndpoints). */
+  stsRegions?: readonly string[];
 }
 
 /** A pass-through proxy in front of moto that records each AWS call and injects the faults it is told to. */
@@ -144,12 +156,14 @@ export async function startFaultProxy(targetUrl: string, options: FaultProxyOpti
     upstream.end(body);
   };
 
-  const server = createServer((req, res) => {
+  const handle = (stsRegion: string | undefined) => (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.once('end', () => {
       const body = Buffer.concat(chunks);
       const call = parseAwsCall(req.headers, body);
+      // A signed call names its region in its SigV4 scope; an unsigned one, only by the endpoint it was sent to.
+      if (stsRegion !== undefined) call.region ??= stsRegion;
       const fault = takeFault(call);
       const record = toRecord(call, fault, req.socket.remoteAddress);
       records.push(record);
@@ -187,30 +201,49 @@ export async function startFaultProxy(targetUrl: string, options: FaultProxyOpti
           forward(req, res, body, record);
       }
     });
-  });
-  // A client that gives up (timeout, abort) resets its socket; that is expected here, not a proxy failure.
-  server.on('clientError', (_err, socket) => socket.destroy());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
+  };
+  const servers = new Map<string, Server>();
+  const listen = async (port: number, stsRegion?: string): Promise<number> => {
+    const server = createServer(handle(stsRegion));
+    servers.set(stsRegion ?? '', server);
+    // A client that gives up (timeout, abort) resets its socket; that is expected here, not a proxy failure.
+    server.on('clientError', (_err, socket) => socket.destroy());
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', resolve);
+    });
+    return (server.address() as AddressInfo).port;
+  };
+  const closeServer = (server: Server) =>
+    new Promise<void>((resolve, reject) => {
+      server.close((err) => (err ? reject(err) : resolve()));
+      server.closeAllConnections();
+    });
+  const port = await listen(options.port ?? 0);
+  const stsPorts = new Map<string, number>();
+  for (const region of options.stsRegions ?? []) stsPorts.set(region, await listen(0, region));
 
   return {
     url: `http://127.0.0.1:${port}`,
     records,
+    stsEndpoints: [...stsPorts].map(([region, stsPort]) => `${region}=http://127.0.0.1:${stsPort}`).join(','),
+    async refuseSts(region, refusing) {
+      const stsPort = stsPorts.get(region);
+      if (stsPort === undefined) throw new Error(`the fault proxy has no STS listener for ${region} (stsRegions)`);
+      const server = servers.get(region);
+      if (refusing && server?.listening) await closeServer(server);
+      if (!refusing && !server?.listening) await listen(stsPort, region);
+    },
     setFault: (rule) => rules.push({ ...rule, remaining: rule.times ?? Infinity }),
     clearFaults: () => (rules = []),
     setQuota: (quota) =>
       quotas.push({ quota, tokens: quota.burst ?? quota.perSecond, refilledAt: performance.now() }),
     clearQuotas: () => (quotas = []),
     clearRecords: () => void records.splice(0),
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-        agent.destroy();
-      }),
+    close: async () => {
+      await Promise.all([...servers.values()].filter((server) => server.listening).map(closeServer));
+      agent.destroy();
+    },
   };
 }
 

@@ -40,6 +40,8 @@ export interface MountEnvironmentOptions {
   kubeconfigPath?: () => string;
   /** Runs a built bundle (e.g. builtBundle()) in place of the sources, read when it starts. */
   bundle?: () => { entry: string; node: string };
+  /** Regions whose STS the proxy serves on a listener of its own, given to the provider as --sts-endpoints. */
+  stsRegions?: readonly string[];
 }
 
 /**
@@ -53,11 +55,12 @@ export function useMountEnvironment(options: MountEnvironmentOptions = {}): Moun
   let provider: RunningProvider | undefined;
 
   beforeAll(async () => {
-    proxy = await startFaultProxy(peers.motoUrl);
+    proxy = await startFaultProxy(peers.motoUrl, { ...(options.stsRegions && { stsRegions: options.stsRegions }) });
     await ensureNamespace(namespace);
+    const args = typeof options.providerArgs === 'function' ? options.providerArgs() : (options.providerArgs ?? []);
     provider = await startProvider({
       kubeconfigPath: options.kubeconfigPath?.() ?? peers.kube.kubeconfigPath,
-      args: typeof options.providerArgs === 'function' ? options.providerArgs() : options.providerArgs,
+      args: options.stsRegions ? [...args, `--sts-endpoints=${proxy.stsEndpoints}`] : args,
       env: { AWS_ENDPOINT_URL: proxy.url, ...(typeof options.providerEnv === 'function' ? options.providerEnv() : options.providerEnv) },
       ...options.bundle?.(),
     });
@@ -66,10 +69,11 @@ export function useMountEnvironment(options: MountEnvironmentOptions = {}): Moun
     await provider?.stop();
     await proxy?.close();
   });
-  beforeEach(() => {
+  beforeEach(async () => {
     proxy?.clearFaults();
     proxy?.clearQuotas();
     proxy?.clearRecords();
+    for (const region of options.stsRegions ?? []) await proxy?.refuseSts(region, false);
   });
 
   const started = <T>(value: T | undefined, what: string): T => startedPeer(value, what, 'useMountEnvironment');

@@ -13,9 +13,13 @@ const agent = usePodIdentityAgent();
 let provider: InstalledProvider;
 
 beforeAll(async () => {
-  provider = await installProvider('aws-provider', await freePort(), {
-    extraArgs: [`--pod-identity-endpoint-ipv4=${agent.ipv4Url}`, `--pod-identity-endpoint-ipv6=${agent.ipv6Url}`],
-  });
+  provider = await installProvider(
+    'aws-provider',
+    await freePort(),
+    { extraArgs: [`--pod-identity-endpoint-ipv4=${agent.ipv4Url}`, `--pod-identity-endpoint-ipv6=${agent.ipv6Url}`] },
+    // Each region's STS at its own proxy listener, so a whole region can be taken down, STS included.
+    ['us-east-1', 'us-east-2'],
+  );
   await ensureNamespace(NAMESPACE);
 });
 
@@ -73,6 +77,33 @@ describe('identities on a real node', () => {
       const regions = provider.proxy.records.filter((r) => r.secretIds.includes('FailoverSecret')).map((r) => r.region);
       expect(regions).toContain('us-east-1');
       expect(regions).toContain('us-east-2');
+    } finally {
+      provider.proxy.clearFaults();
+    }
+  });
+
+  it('a whole primary region down, STS included: the credentials from the failover region\'s STS, the value from its Secrets Manager', async () => {
+    await createSecret('us-east-1', 'RegionDownSecret', 'from-primary');
+    await createSecret('us-east-2', 'RegionDownSecret', 'from-failover');
+    await createServiceAccount(NAMESPACE, 'region-down', { [ROLE_ANNOTATION]: 'arn:aws:iam::123456789012:role/region-down' });
+    provider.proxy.setFault({ kind: 'status', status: 500, region: 'us-east-1' });
+    try {
+      await podWith('region-down', 'region-down', {
+        region: 'us-east-1',
+        failoverRegion: 'us-east-2',
+        objects: '- objectName: RegionDownSecret\n  objectType: secretsmanager\n',
+      });
+      const view = await waitForView(NAMESPACE, 'region-down', (v) => Object.keys(v.files).length > 0);
+      expect(view.files).toEqual({ RegionDownSecret: 'from-failover' });
+      const sts = provider.proxy.records.filter((r) => r.action === 'AssumeRoleWithWebIdentity' && r.roleArn?.endsWith('/region-down'));
+      const answered = sts.filter((r) => r.status === 200);
+      expect(sts.filter((r) => r.region === 'us-east-1').every((r) => r.status === 500)).toBe(true);
+      expect(sts.some((r) => r.region === 'us-east-1')).toBe(true);
+      expect(answered.map((r) => r.region)).toEqual(answered.map(() => 'us-east-2'));
+      expect(answered.length).toBeGreaterThan(0);
+      const reads = provider.proxy.records.filter((r) => r.secretIds.includes('RegionDownSecret') && r.status === 200);
+      expect(reads.map((r) => r.region)).toEqual(reads.map(() => 'us-east-2'));
+      expect(reads.length).toBeGreaterThan(0);
     } finally {
       provider.proxy.clearFaults();
     }

@@ -39,6 +39,8 @@ export function nodeValues(proxyUrl: string, metricsPort: number): Record<string
   return {
     image: { repository, tag, pullPolicy: 'Never' },
     hostNetwork: true,
+    // The node runs the driver as a host process (test/harness/node/globalSetup.ts), not the chart's subchart.
+    'secrets-store-csi-driver': { install: false },
     port: metricsPort,
     providerVolume: node.providerVolume,
     env: [
@@ -61,12 +63,22 @@ function setJson(values: Record<string, unknown>): string[] {
  * Starts the fault proxy at the node's fixed port, then `helm install --wait` of the chart into kube-system; resolves
  * once the DaemonSet's pod is Ready (its readiness probe: the socket answers Version).
  */
-export async function installProvider(release: string, metricsPort: number, extra: Record<string, unknown> = {}): Promise<InstalledProvider> {
-  const proxy = await startFaultProxy(peers.motoUrl, { port: node.faultProxyPort });
+export async function installProvider(
+  release: string,
+  metricsPort: number,
+  extra: Record<string, unknown> = {},
+  /** Regions whose STS the proxy serves on a listener of its own, given to the provider as --sts-endpoints. */
+  stsRegions: readonly string[] = [],
+): Promise<InstalledProvider> {
+  const proxy = await startFaultProxy(peers.motoUrl, { port: node.faultProxyPort, stsRegions });
   const helm = await prepareHelm({ helm: peers.binaries.helm, kubeconfigPath: peers.kube.kubeconfigPath, gomodcache: peers.gomodcache });
   const namespace = 'kube-system';
   const base = nodeValues(proxy.url, metricsPort);
-  const extraArgs = [...(base.extraArgs as string[]), ...((extra.extraArgs as string[] | undefined) ?? [])];
+  const extraArgs = [
+    ...(base.extraArgs as string[]),
+    ...((extra.extraArgs as string[] | undefined) ?? []),
+    ...(stsRegions.length > 0 ? [`--sts-endpoints=${proxy.stsEndpoints}`] : []),
+  ];
   const values = { ...base, ...extra, extraArgs };
   await helm.run(['install', release, helm.chart, '--namespace', namespace, '--wait', '--timeout', '3m', ...setJson(values)]);
   return {

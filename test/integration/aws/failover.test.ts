@@ -32,7 +32,7 @@ describe('failover', () => {
     const { failover } = await seedBothRegions();
     bed.proxy.setFault({ ...fault, region: PRIMARY });
 
-    const fetched = await bed.fetch(objects(), { failoverRegion: FAILOVER });
+    const fetched = await bed.fetch(objects(), { failoverRegions: [FAILOVER] });
 
     expect(fetched.map((f) => [f.value.toString(), f.version, f.region, f.fromFailover])).toEqual([
       ['failover-value', failover.versionId, FAILOVER, true],
@@ -52,7 +52,7 @@ describe('failover', () => {
 
     const fetched = await bed.fetch(
       [secret(0, { objectName: 'app/db' }, { objectName: 'app/db-replica' }), ...objects().slice(1)],
-      { failoverRegion: FAILOVER },
+      { failoverRegions: [FAILOVER] },
     );
 
     expect(fetched.map((f) => [f.value.toString(), f.region])).toEqual([
@@ -67,7 +67,7 @@ describe('failover', () => {
   it('never calls the failover region while the primary is healthy', async () => {
     await seedBothRegions();
 
-    const fetched = await bed.fetch(objects(), { failoverRegion: FAILOVER });
+    const fetched = await bed.fetch(objects(), { failoverRegions: [FAILOVER] });
 
     expect(fetched.map((f) => [f.value.toString(), f.region, f.fromFailover])).toEqual([
       ['primary-value', PRIMARY, false],
@@ -83,7 +83,7 @@ describe('failover', () => {
     const error = await rejection(
       bed.fetch(
         [...objects(), secret(2, { objectName: 'app/only-in-failover' }, { objectName: 'app/only-in-failover' })],
-        { failoverRegion: FAILOVER },
+        { failoverRegions: [FAILOVER] },
       ),
     );
 
@@ -97,7 +97,7 @@ describe('failover', () => {
     bed.proxy.setFault({ kind: 'status', status: 503, region: PRIMARY });
     bed.proxy.setFault({ kind: 'throttle', region: FAILOVER });
 
-    const error = await rejection(bed.fetch(objects().slice(0, 1), { failoverRegion: FAILOVER }));
+    const error = await rejection(bed.fetch(objects().slice(0, 1), { failoverRegions: [FAILOVER] }));
 
     expect(error).toMatchObject({ grpcStatus: status.UNAVAILABLE, code: 'RegionUnavailable' });
     expect(error.message).toMatch(
@@ -121,7 +121,7 @@ describe('failover', () => {
     bed.proxy.setFault({ kind: 'delay', ms: 3000, region: PRIMARY });
 
     const error = await rejection(
-      bed.fetch(objects(), { failoverRegion: FAILOVER, signal: AbortSignal.timeout(300) }),
+      bed.fetch(objects(), { failoverRegions: [FAILOVER], signal: AbortSignal.timeout(300) }),
     );
 
     expect(error).toMatchObject({ grpcStatus: status.DEADLINE_EXCEEDED, code: 'DeadlineExceeded' });

@@ -11,6 +11,7 @@ const REGION = 'us-west-2';
 const TARGET_ACCOUNT = '999988887777';
 const CROSS_ROLE = `arn:aws:iam::${TARGET_ACCOUNT}:role/cross-account-reader`;
 const objects = [{ objectName: 'shared/db', objectType: 'secretsmanager' }];
+const EKS_ADDON = 'v1.9.0-eksbuild.1';
 
 /**
  * Seeds the secret in the target account. moto keeps one state per account and picks it from the signing key,
@@ -41,7 +42,11 @@ const agent = usePodIdentityAgent();
 describe('assumeRoleArn: cross-account role chaining', () => {
   const env = useMountEnvironment({
     providerEnv: { AWS_REGION: REGION },
-    providerArgs: () => [`--pod-identity-endpoint-ipv4=${agent.ipv4Url}`, `--pod-identity-endpoint-ipv6=${agent.ipv6Url}`],
+    providerArgs: () => [
+      `--pod-identity-endpoint-ipv4=${agent.ipv4Url}`,
+      `--pod-identity-endpoint-ipv6=${agent.ipv6Url}`,
+      `--eks-addon-version=${EKS_ADDON}`,
+    ],
   });
 
   it('IRSA, then AssumeRole with the role, external id, duration and a pod session name, signed by the IRSA credentials', async () => {
@@ -66,6 +71,12 @@ describe('assumeRoleArn: cross-account role chaining', () => {
     const fetches = env.proxy.records.filter((r) => r.service === 'secretsmanager');
     expect(fetches).toHaveLength(1);
     expect(fetches[0]!.accessKeyId).toBe((await issuedAccessKeys(CROSS_ROLE))[0]);
+    // Every call, both STS calls included, carries ASCP's app id for the add-on (the SDKs write its ":" as "-", as
+    // ASCP's Go SDK does), and this provider's own name.
+    for (const record of env.proxy.records) {
+      expect(record.userAgent).toContain(`app/secrets-store-csi-driver-provider-aws-${EKS_ADDON}`);
+      expect(record.userAgent).toMatch(/aws-secrets-csi-provider\/\d/);
+    }
   });
 
   it('Pod Identity, then AssumeRole signed by the credentials the agent gave', async () => {

@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSecret } from '../../harness/moto.js';
 import { POD_IDENTITY_AUDIENCE, useMountEnvironment } from '../../harness/mountEnvironment.js';
 import { closedUrl, usePodIdentityAgent } from '../../harness/podIdentityAgent.js';
@@ -49,6 +49,19 @@ describe('Pod Identity agent on 127.0.0.1 and [::1]', () => {
     expect(response.files[0]?.contents.toString()).toBe('v6');
     expect(agent.requests.map((r) => r.family)).toEqual(['IPv6']);
     expect(agent.requests[0]!.authorization).toBe(tokenFor(who.tokens, POD_IDENTITY_AUDIENCE));
+  });
+
+  it('a preferredAddressType ASCP does not know is auto, as there, with a warning in the log', async () => {
+    await createSecret(REGION, 'pi-secret', 'unknown-type');
+    const who = await env.pod('pi-unknown-type', { roleArn: null });
+
+    const response = await env.mount(who, { objects, parameters: { usePodIdentity: 'true', preferredAddressType: 'dualstack' } });
+
+    expect(response.files[0]?.contents.toString()).toBe('unknown-type');
+    expect(agent.requests.map((r) => r.family)).toEqual(['IPv4']);
+    // The warning is logged as the Mount ends: its line may reach the pipe a moment after the answer.
+    const warning = 'preferredAddressType \\"dualstack\\" is not ipv4, ipv6 or auto; it is taken as auto';
+    await vi.waitFor(() => expect(env.provider.output()).toContain(warning), { timeout: 5_000 });
   });
 
   it('auto (the default): IPv4 answers, so IPv6 is not asked', async () => {

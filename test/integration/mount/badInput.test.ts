@@ -63,7 +63,6 @@ const cases: BadCase[] = [
   { name: 'failoverRegion equals region', objects: [{ objectName: 'a', ...SM }], parameters: { region: REGION, failoverRegion: REGION }, message: [/failoverRegion/] },
   { name: 'failoverRegion equals the provider region', objects: [{ objectName: 'a', ...SM }], parameters: { failoverRegion: REGION }, message: [/failoverRegion/] },
   { name: 'usePodIdentity not a boolean', objects: [{ objectName: 'a', ...SM }], parameters: { usePodIdentity: 'yes' }, message: [/usePodIdentity/] },
-  { name: 'unknown preferredAddressType', objects: [{ objectName: 'a', ...SM }], parameters: { preferredAddressType: 'ipv5' }, message: [/preferredAddressType/, /ipv5/] },
 ];
 
 async function expectRejected(request: Promise<unknown>, code: status, patterns: RegExp[]) {

@@ -28,9 +28,14 @@ const peers = usePeers();
 let helm: Helm;
 let customValuesFile: string;
 
-async function template(release: string, ...args: string[]): Promise<KubeObject[]> {
+async function render(release: string, ...args: string[]): Promise<KubeObject[]> {
   const { stdout } = await helm.run(['template', release, helm.chart, '--namespace', 'secrets', '--kube-version', '1.30.0', ...args]);
   return parseManifest(stdout);
+}
+
+/** The provider's objects: the driver's subchart, installed by default, is left out (a later --set may add it). */
+function template(release: string, ...args: string[]): Promise<KubeObject[]> {
+  return render(release, '--set', 'secrets-store-csi-driver.install=false', ...args);
 }
 
 beforeAll(async () => {
@@ -62,7 +67,7 @@ describe('helm template with default values', () => {
     objects = await template('aws-secrets-csi-provider');
   });
 
-  it('renders a ServiceAccount, a ClusterRole and its binding, and the DaemonSet; nothing of the driver', () => {
+  it('renders a ServiceAccount, a ClusterRole and its binding, and the DaemonSet (the driver left out)', () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
       'ClusterRole/aws-secrets-csi-provider',
       'ClusterRoleBinding/aws-secrets-csi-provider',
@@ -315,8 +320,8 @@ describe('the secrets-store-csi-driver dependency', () => {
     ]);
   });
 
-  it('when installed, requests both tokens, rotates, and watches the directory of our socket', async () => {
-    const objects = await template('full', '--set', 'secrets-store-csi-driver.install=true');
+  it('is installed by default, as by ASCP\'s chart: requests both tokens, rotates, and watches the directory of our socket', async () => {
+    const objects = await render('full');
     const csiDriver = one(objects, 'CSIDriver') as KubeObject & {
       spec: { tokenRequests: { audience: string }[]; requiresRepublish: boolean };
     };
@@ -358,7 +363,7 @@ describe('chart README', () => {
 });
 
 describe('deploy/aws-secrets-csi-provider.yaml', () => {
-  it('is the chart rendered with its default values into kube-system (npm run render-deploy)', async () => {
+  it('is the chart rendered with its default values, the driver left out, into kube-system (npm run render-deploy)', async () => {
     const { stdout } = await run('bash', [join(ROOT, 'scripts/render-deploy.sh'), '--stdout'], {
       env: { ...process.env, HELM: peers.binaries.helm, DRIVER_CHART: await driverChartDir(), HOME: join(helm.chart, '..') },
       maxBuffer: 16 * 1024 * 1024,

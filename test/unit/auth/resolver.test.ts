@@ -55,7 +55,7 @@ function setup(options: { refuse?: string[]; refuseChain?: boolean } = {}) {
         tokens: { 'sts.amazonaws.com': { token } },
         ...(chained && { assumeRoleArn: 'arn:aws:iam::2:role/chained' }),
       } as unknown as MountConfig,
-      'us-east-1',
+      ['us-east-1'],
       new AbortController().signal,
     );
   return { resolve, release, baseCalls, chainCalls };

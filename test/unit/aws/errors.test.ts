@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { ParameterNotFound, TooManyUpdates } from '@aws-sdk/client-ssm';
 import { describe, expect, it } from 'vitest';
-import { AnswerError, isRegionalFault, toProviderError } from '../../../src/aws/errors.js';
+import { AnswerError, isRegionalFault, readableAwsError, toProviderError } from '../../../src/aws/errors.js';
 
 const meta = (httpStatusCode: number, attempts = 1) => ({ $metadata: { httpStatusCode, attempts } });
 
@@ -151,6 +151,18 @@ describe('toProviderError', () => {
     const error = toProviderError(reset, context);
     expect(error.code).toBe('RegionUnavailable');
     expect(error.message).toContain('failed with ECONNRESET (read ECONNRESET) after 3 attempts;');
+  });
+
+  it('calls a reset connection a reset, not the timeout the SDK renames it', () => {
+    // What @smithy/node-http-handler rejects with when the peer resets the socket.
+    const reset = Object.assign(new Error('read ECONNRESET'), { name: 'TimeoutError', code: 'ECONNRESET', ...meta(200, 3) });
+    const error = toProviderError(reset, context);
+    expect(error.code).toBe('RegionUnavailable');
+    expect(error.message).toContain('failed with ECONNRESET (read ECONNRESET) after 3 attempts;');
+    expect(error.message).not.toContain('TimeoutError');
+    expect(readableAwsError(reset).name).toBe('ECONNRESET');
+    const slow = Object.assign(new Error('connect ETIMEDOUT'), { name: 'TimeoutError', code: 'ETIMEDOUT' });
+    expect(toProviderError(slow, context).message).toContain('failed with TimeoutError (connect ETIMEDOUT)');
   });
 
   it('never passes on what a JSON parser quoted from an unreadable body, not even as the cause', () => {

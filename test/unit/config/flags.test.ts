@@ -31,3 +31,21 @@ describe('the limit flags', () => {
     expect(() => parseFlags(['--max-connection-idle=0'])).toThrow(/--max-connection-idle must be a positive number/);
   });
 });
+
+describe('--sts-endpoints', () => {
+  it('is empty by default: every region resolves its STS endpoint as the SDK does', () => {
+    expect(parseFlags([]).stsEndpoints).toEqual({});
+  });
+
+  it('reads region=URL pairs', () => {
+    const flags = parseFlags(['--sts-endpoints=us-east-1=http://127.0.0.1:8001, us-west-2=https://sts.example.test/a=b']);
+    expect(flags.stsEndpoints).toEqual({ 'us-east-1': 'http://127.0.0.1:8001', 'us-west-2': 'https://sts.example.test/a=b' });
+  });
+
+  it.each(['us-east-1', 'us-east-1=', 'east=http://x', 'us-east-1=ftp://x', 'us-east-1=http://a,us-east-1=http://b'])(
+    'refuses "%s", naming the flag',
+    (text) => {
+      expect(() => parseFlags([`--sts-endpoints=${text}`])).toThrow(/--sts-endpoints/);
+    },
+  );
+});

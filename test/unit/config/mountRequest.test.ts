@@ -26,8 +26,27 @@ describe('parseMountRequest: a good request', () => {
       warnings: [],
     });
     expect(config.region).toBeUndefined();
-    expect(config.failoverRegion).toBeUndefined();
+    expect(config.failoverRegions).toEqual([]);
     expect(config.objects).toHaveLength(1);
+  });
+
+  it('reads failoverRegion as an ordered list: one region, or several separated by commas', () => {
+    expect(parse({ objects: OBJECTS, region: 'us-east-1', failoverRegion: 'us-west-2' }).failoverRegions).toEqual(['us-west-2']);
+    expect(parse({ objects: OBJECTS, failoverRegion: 'eu-west-1, us-west-2,ap-south-1' }).failoverRegions).toEqual([
+      'eu-west-1',
+      'us-west-2',
+      'ap-south-1',
+    ]);
+  });
+
+  it.each([
+    ['true', 'it is taken as auto (IPv4, then IPv6), as ASCP does'],
+    ['false', 'IRSA does not use it, so it is ignored'],
+  ])('reads a preferredAddressType ASCP does not know as auto, with a warning (usePodIdentity %s)', (usePodIdentity, effect) => {
+    const config = parse({ objects: OBJECTS, usePodIdentity, preferredAddressType: 'dualstack' });
+    expect(config.preferredAddressType).toBe('auto');
+    expect(config.warnings).toEqual([`preferredAddressType "dualstack" is not ipv4, ipv6 or auto; ${effect}. Fix or remove it.`]);
+    expect(parse({ objects: OBJECTS, usePodIdentity, preferredAddressType: 'IPv6' })).toMatchObject({ preferredAddressType: 'ipv6', warnings: [] });
   });
 
   it('takes tokens from the attributes', () => {
@@ -86,7 +105,7 @@ describe('parseMountRequest: a good request', () => {
     });
     expect(config).toMatchObject({
       region: 'us-east-1',
-      failoverRegion: 'us-west-2',
+      failoverRegions: ['us-west-2'],
       usePodIdentity: true,
       preferredAddressType: 'ipv6',
       assumeRoleArn: 'arn:aws:iam::111122223333:role/reader',
@@ -112,7 +131,7 @@ describe('parseMountRequest: a good request', () => {
   it('treats empty parameters as unset', () => {
     const config = parse({ objects: OBJECTS, region: '', failoverRegion: '', pathTranslation: '', preferredAddressType: '' });
     expect(config.region).toBeUndefined();
-    expect(config.failoverRegion).toBeUndefined();
+    expect(config.failoverRegions).toEqual([]);
     expect(config.preferredAddressType).toBe('auto');
     expect(config.objects[0]?.fileName).toBe('MySecret');
   });

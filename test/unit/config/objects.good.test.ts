@@ -52,7 +52,7 @@ describe('the user guide examples parse into the expected objects', () => {
 
   it('03: failover region, the same name in both regions (objectType assumed, with a warning)', () => {
     const config = parse(exampleParameters('03-failover-region.yaml'));
-    expect(config).toMatchObject({ region: 'us-east-1', failoverRegion: 'us-east-2' });
+    expect(config).toMatchObject({ region: 'us-east-1', failoverRegions: ['us-east-2'] });
     expect(config.objects).toEqual([sm(0, 'MySecret', { failover: { objectName: 'MySecret' } })]);
     expect(config.warnings).toHaveLength(1);
     expect(config.warnings[0]).toContain('objects[0] "MySecret": no objectType');
