@@ -1,47 +1,26 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { AppsV1Api } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ASCP_DEFAULT_VALUES } from '../fixtures/ascpValues.js';
-import { ROLE_ANNOTATION } from '../fixtures/identity.js';
 import { createSecretProviderClass } from '../harness/csi/cluster.js';
-import { coreV1, createServiceAccount, ensureNamespace, kubeConfig } from '../harness/kube.js';
+import { coreV1, kubeConfig } from '../harness/kube.js';
 import { createSecret } from '../harness/moto.js';
-import { appPod, eventsOf, installProvider, type InstalledProvider } from '../harness/node/workloads.js';
-import { freePort } from '../harness/start/net.js';
+import { appPod, eventsOf, useNodeProvider, waitFor } from '../harness/node/workloads.js';
 
 const NAMESPACE = 'node-ascp-limits';
 const REGION = 'us-west-2';
 const STORM = 30;
-let provider: InstalledProvider;
+// ASCP's default values file as a migrating user keeps it; the node's own values (image, provider directory,
+// host network, AWS at the proxy, the driver already running) go over it, its resources stay ASCP's.
+const NODE_KEYS: ReadonlySet<string> = new Set(['image', 'providerVolume', 'port', 'secrets-store-csi-driver']);
+const provider = useNodeProvider(NAMESPACE, {
+  values: () => Object.fromEntries(Object.entries(ASCP_DEFAULT_VALUES).filter(([key]) => !NODE_KEYS.has(key))),
+});
 
 beforeAll(async () => {
-  // ASCP's default values file as a migrating user keeps it; the node's own values (image, provider directory,
-  // host network, AWS at the proxy, the driver already running) go over it, its resources stay ASCP's.
-  const nodeKeys = new Set(['image', 'providerVolume', 'port', 'secrets-store-csi-driver']);
-  const ascp = Object.fromEntries(Object.entries(ASCP_DEFAULT_VALUES).filter(([key]) => !nodeKeys.has(key)));
-  provider = await installProvider('aws-provider', await freePort(), ascp);
-  await ensureNamespace(NAMESPACE);
-  await createServiceAccount(NAMESPACE, 'app', { [ROLE_ANNOTATION]: 'arn:aws:iam::123456789012:role/app' });
   await createSecret(REGION, 'AscpSecret', 'within-ascp-limits');
   await createSecretProviderClass(NAMESPACE, 'ascp', { parameters: { region: REGION, objects: '- objectName: AscpSecret\n  objectType: secretsmanager\n' } });
 });
-
-afterAll(async () => {
-  await coreV1().deleteNamespace({ name: NAMESPACE }).catch(() => undefined);
-  await provider?.uninstall().catch(() => undefined);
-  await provider?.proxy.close();
-  await provider?.helm.cleanup();
-});
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-  }
-}
 
 /** The provider container's cgroup v1 counters on this node: peak memory and CPU throttling. */
 function providerCgroup(containerId: string): { peakBytes: number; throttledPeriods: number; throttledMs: number } {
@@ -85,7 +64,7 @@ describe("ASCP's default values file, ASCP's limits (cpu 50m, memory 100Mi)", ()
     }, 300_000);
 
     const providerPod = (
-      await coreV1().listNamespacedPod({ namespace: provider.namespace, labelSelector: `app.kubernetes.io/instance=${provider.release}` })
+      await coreV1().listNamespacedPod({ namespace: provider().namespace, labelSelector: `app.kubernetes.io/instance=${provider().release}` })
     ).items[0]!;
     const limits = providerPod.spec!.containers[0]!.resources!.limits!;
     expect(limits).toEqual({ cpu: '50m', memory: '100Mi' });

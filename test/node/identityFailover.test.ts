@@ -1,33 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ROLE_ANNOTATION } from '../fixtures/identity.js';
 import { createSecretProviderClass } from '../harness/csi/cluster.js';
-import { coreV1, createServiceAccount, ensureNamespace } from '../harness/kube.js';
+import { coreV1, createServiceAccount } from '../harness/kube.js';
 import { createSecret } from '../harness/moto.js';
-import { appPod, installProvider, waitForView, waitPodRunning, type InstalledProvider } from '../harness/node/workloads.js';
+import { appPod, useNodeProvider, waitForView, waitPodRunning } from '../harness/node/workloads.js';
 import { usePodIdentityAgent } from '../harness/podIdentityAgent.js';
-import { freePort } from '../harness/start/net.js';
 
 const NAMESPACE = 'node-identity';
 // Started first (its beforeAll is registered before ours): the chart points the provider at it.
 const agent = usePodIdentityAgent();
-let provider: InstalledProvider;
 
-beforeAll(async () => {
-  provider = await installProvider(
-    'aws-provider',
-    await freePort(),
-    { extraArgs: [`--pod-identity-endpoint-ipv4=${agent.ipv4Url}`, `--pod-identity-endpoint-ipv6=${agent.ipv6Url}`] },
-    // Each region's STS at its own proxy listener, so a whole region can be taken down, STS included.
-    ['us-east-1', 'us-east-2'],
-  );
-  await ensureNamespace(NAMESPACE);
-});
-
-afterAll(async () => {
-  await coreV1().deleteNamespace({ name: NAMESPACE }).catch(() => undefined);
-  await provider?.uninstall().catch(() => undefined);
-  await provider?.proxy.close();
-  await provider?.helm.cleanup();
+const provider = useNodeProvider(NAMESPACE, {
+  values: () => ({ extraArgs: [`--pod-identity-endpoint-ipv4=${agent.ipv4Url}`, `--pod-identity-endpoint-ipv6=${agent.ipv6Url}`] }),
+  // Each region's STS at its own proxy listener, so a whole region can be taken down, STS included.
+  stsRegions: ['us-east-1', 'us-east-2'],
+  appServiceAccount: false,
 });
 
 function claims(token: string): { aud: string[]; sub: string; 'kubernetes.io': { pod: { name: string } } } {
@@ -58,14 +45,14 @@ describe('identities on a real node', () => {
     expect(token.sub).toBe(`system:serviceaccount:${NAMESPACE}:pi`);
     expect(token['kubernetes.io'].pod.name).toBe('pod-identity');
     // No web identity was exchanged: Pod Identity does not go through STS.
-    expect(provider.proxy.records.filter((r) => r.action === 'AssumeRoleWithWebIdentity' && r.roleArn?.endsWith('/pi'))).toEqual([]);
+    expect(provider().proxy.records.filter((r) => r.action === 'AssumeRoleWithWebIdentity' && r.roleArn?.endsWith('/pi'))).toEqual([]);
   });
 
   it('failover: with the primary region failing at the proxy, the pod gets the failover region\'s value', async () => {
     await createSecret('us-east-1', 'FailoverSecret', 'from-primary');
     await createSecret('us-east-2', 'FailoverSecret', 'from-failover');
     await createServiceAccount(NAMESPACE, 'fo', { [ROLE_ANNOTATION]: 'arn:aws:iam::123456789012:role/fo' });
-    provider.proxy.setFault({ kind: 'status', status: 503, service: 'secretsmanager', region: 'us-east-1' });
+    provider().proxy.setFault({ kind: 'status', status: 503, service: 'secretsmanager', region: 'us-east-1' });
     try {
       await podWith('failover', 'fo', {
         region: 'us-east-1',
@@ -74,11 +61,11 @@ describe('identities on a real node', () => {
       });
       const view = await waitForView(NAMESPACE, 'failover', (v) => Object.keys(v.files).length > 0);
       expect(view.files).toEqual({ FailoverSecret: 'from-failover' });
-      const regions = provider.proxy.records.filter((r) => r.secretIds.includes('FailoverSecret')).map((r) => r.region);
+      const regions = provider().proxy.records.filter((r) => r.secretIds.includes('FailoverSecret')).map((r) => r.region);
       expect(regions).toContain('us-east-1');
       expect(regions).toContain('us-east-2');
     } finally {
-      provider.proxy.clearFaults();
+      provider().proxy.clearFaults();
     }
   });
 
@@ -86,7 +73,7 @@ describe('identities on a real node', () => {
     await createSecret('us-east-1', 'RegionDownSecret', 'from-primary');
     await createSecret('us-east-2', 'RegionDownSecret', 'from-failover');
     await createServiceAccount(NAMESPACE, 'region-down', { [ROLE_ANNOTATION]: 'arn:aws:iam::123456789012:role/region-down' });
-    provider.proxy.setFault({ kind: 'status', status: 500, region: 'us-east-1' });
+    provider().proxy.setFault({ kind: 'status', status: 500, region: 'us-east-1' });
     try {
       await podWith('region-down', 'region-down', {
         region: 'us-east-1',
@@ -95,17 +82,17 @@ describe('identities on a real node', () => {
       });
       const view = await waitForView(NAMESPACE, 'region-down', (v) => Object.keys(v.files).length > 0);
       expect(view.files).toEqual({ RegionDownSecret: 'from-failover' });
-      const sts = provider.proxy.records.filter((r) => r.action === 'AssumeRoleWithWebIdentity' && r.roleArn?.endsWith('/region-down'));
+      const sts = provider().proxy.records.filter((r) => r.action === 'AssumeRoleWithWebIdentity' && r.roleArn?.endsWith('/region-down'));
       const answered = sts.filter((r) => r.status === 200);
       expect(sts.filter((r) => r.region === 'us-east-1').every((r) => r.status === 500)).toBe(true);
       expect(sts.some((r) => r.region === 'us-east-1')).toBe(true);
       expect(answered.map((r) => r.region)).toEqual(answered.map(() => 'us-east-2'));
       expect(answered.length).toBeGreaterThan(0);
-      const reads = provider.proxy.records.filter((r) => r.secretIds.includes('RegionDownSecret') && r.status === 200);
+      const reads = provider().proxy.records.filter((r) => r.secretIds.includes('RegionDownSecret') && r.status === 200);
       expect(reads.map((r) => r.region)).toEqual(reads.map(() => 'us-east-2'));
       expect(reads.length).toBeGreaterThan(0);
     } finally {
-      provider.proxy.clearFaults();
+      provider().proxy.clearFaults();
     }
   });
 });

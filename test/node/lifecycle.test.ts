@@ -1,31 +1,19 @@
 import { AppsV1Api } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROLE_ANNOTATION } from '../fixtures/identity.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createSecretProviderClass } from '../harness/csi/cluster.js';
-import { coreV1, createServiceAccount, ensureNamespace, kubeConfig } from '../harness/kube.js';
+import { coreV1, kubeConfig } from '../harness/kube.js';
 import { createSecret, putSecretValue } from '../harness/moto.js';
-import { appPod, eventsOf, installProvider, waitForView, waitPodRunning, type InstalledProvider } from '../harness/node/workloads.js';
-import { freePort } from '../harness/start/net.js';
+import { appPod, eventsOf, useNodeProvider, waitFor, waitForView, waitPodRunning } from '../harness/node/workloads.js';
 
 const NAMESPACE = 'node-lifecycle';
+const provider = useNodeProvider(NAMESPACE);
 const REGION = 'us-west-2';
 const SPC = 'life';
 const STORM = 30;
-let provider: InstalledProvider;
 
 beforeAll(async () => {
-  provider = await installProvider('aws-provider', await freePort());
-  await ensureNamespace(NAMESPACE);
-  await createServiceAccount(NAMESPACE, 'app', { [ROLE_ANNOTATION]: 'arn:aws:iam::123456789012:role/app' });
   await createSecret(REGION, 'LifeSecret', 'life-v1');
   await createSecretProviderClass(NAMESPACE, SPC, { parameters: { region: REGION, objects: '- objectName: LifeSecret\n  objectType: secretsmanager\n' } });
-});
-
-afterAll(async () => {
-  await coreV1().deleteNamespace({ name: NAMESPACE }).catch(() => undefined);
-  await provider?.uninstall().catch(() => undefined);
-  await provider?.proxy.close();
-  await provider?.helm.cleanup();
 });
 
 async function startPod(name: string): Promise<void> {
@@ -33,18 +21,8 @@ async function startPod(name: string): Promise<void> {
 }
 
 async function providerPods(): Promise<string[]> {
-  const pods = await coreV1().listNamespacedPod({ namespace: provider.namespace, labelSelector: `app.kubernetes.io/instance=${provider.release}` });
+  const pods = await coreV1().listNamespacedPod({ namespace: provider().namespace, labelSelector: `app.kubernetes.io/instance=${provider().release}` });
   return pods.items.filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.metadata!.uid!);
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 180_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-  }
 }
 
 describe('the chart through its life on a node', () => {
@@ -54,7 +32,7 @@ describe('the chart through its life on a node', () => {
     await waitForView(NAMESPACE, 'before', (v) => v.files.LifeSecret === 'life-v1');
     const [oldProvider] = await providerPods();
 
-    const upgrade = provider.upgrade({ logLevel: 'debug' });
+    const upgrade = provider().upgrade({ logLevel: 'debug' });
     await startPod('during');
     await upgrade;
     const rolled = await providerPods();
@@ -71,7 +49,7 @@ describe('the chart through its life on a node', () => {
   });
 
   it(`a Deployment of ${STORM} pods starting at once: all Ready, every AWS call answered, the calls counted`, async () => {
-    provider.proxy.clearRecords();
+    provider().proxy.clearRecords();
     const template = appPod({ namespace: NAMESPACE, name: 'storm', serviceAccountName: 'app', spc: SPC, printOnce: true });
     const apps = kubeConfig().makeApiClient(AppsV1Api);
     await apps.createNamespacedDeployment({
@@ -91,7 +69,7 @@ describe('the chart through its life on a node', () => {
       const view = await waitForView(NAMESPACE, pod.metadata!.name!, () => true);
       expect(view.files).toEqual({ LifeSecret: 'life-v2' });
     }
-    const calls = provider.proxy.records.filter((r) => r.service === 'secretsmanager' || r.service === 'sts');
+    const calls = provider().proxy.records.filter((r) => r.service === 'secretsmanager' || r.service === 'sts');
     const fetches = calls.filter((r) => r.service === 'secretsmanager');
     console.log(`[node] storm of ${STORM} pods: ${fetches.length} Secrets Manager calls, ${calls.length - fetches.length} STS calls`);
     expect(fetches.length).toBeGreaterThanOrEqual(1);
@@ -100,7 +78,7 @@ describe('the chart through its life on a node', () => {
   });
 
   it("helm uninstall: a running pod keeps its files; a new pod fails to mount with the driver's message", async () => {
-    await provider.uninstall();
+    await provider().uninstall();
     await waitFor('the provider pod is gone', async () => ((await providerPods()).length === 0 ? true : undefined));
     const kept = await waitForView(NAMESPACE, 'before', () => true);
     expect(kept.files).toEqual({ LifeSecret: 'life-v2' });

@@ -1,26 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { driverSuiteFiles, seedDriverSuite } from '../fixtures/driverSuite.js';
 import { ROLE_ANNOTATION } from '../fixtures/identity.js';
 import { readSpcFixture, withRealArns } from '../fixtures/spcFiles.js';
 import { createSecretProviderClass } from '../harness/csi/cluster.js';
-import { coreV1, createServiceAccount, ensureNamespace } from '../harness/kube.js';
-import { freePort } from '../harness/start/net.js';
-import { appPod, installProvider, waitForView, waitPodRunning, type InstalledProvider } from '../harness/node/workloads.js';
+import { coreV1, createServiceAccount } from '../harness/kube.js';
+import { appPod, useNodeProvider, waitForView, waitPodRunning } from '../harness/node/workloads.js';
 
 const NAMESPACE = 'node-mount';
-let provider: InstalledProvider;
-
-beforeAll(async () => {
-  provider = await installProvider('aws-provider', await freePort());
-  await ensureNamespace(NAMESPACE);
-});
-
-afterAll(async () => {
-  await coreV1().deleteNamespace({ name: NAMESPACE }).catch(() => undefined);
-  await provider?.uninstall().catch(() => undefined);
-  await provider?.proxy.close();
-  await provider?.helm.cleanup();
-});
+const provider = useNodeProvider(NAMESPACE, { appServiceAccount: false });
 
 describe('helm install of the chart on a real node', () => {
   it("gives a pod the driver suite's files: SSM and Secrets Manager through IRSA with kubelet's token, read inside the pod", async () => {
@@ -38,7 +25,7 @@ describe('helm install of the chart on a real node', () => {
 
     // The provider assumed the ServiceAccount's role with the token kubelet minted for the pod (audience
     // sts.amazonaws.com, the pod's own ServiceAccount), through the fault proxy on loopback.
-    const assumed = provider.proxy.records.filter((r) => r.action === 'AssumeRoleWithWebIdentity');
+    const assumed = provider().proxy.records.filter((r) => r.action === 'AssumeRoleWithWebIdentity');
     expect(assumed.length).toBeGreaterThan(0);
     const claims = JSON.parse(Buffer.from(assumed[0]!.webIdentityToken!.split('.')[1]!, 'base64url').toString()) as {
       aud: string[];

@@ -4,32 +4,17 @@
  * bytes, each read inside the pod.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROLE_ANNOTATION } from '../fixtures/identity.js';
+import { describe, expect, it } from 'vitest';
 import { createSecretProviderClass } from '../harness/csi/cluster.js';
-import { coreV1, createServiceAccount, ensureNamespace } from '../harness/kube.js';
+import { coreV1 } from '../harness/kube.js';
 import { createSecret, putParameter, putSecretValue } from '../harness/moto.js';
-import { appPod, installProvider, waitForView, waitPodRunning, type InstalledProvider } from '../harness/node/workloads.js';
-import { freePort } from '../harness/start/net.js';
+import { appPod, useNodeProvider, waitForView, waitPodRunning } from '../harness/node/workloads.js';
 
 const NAMESPACE = 'node-objects';
+const provider = useNodeProvider(NAMESPACE);
 const REGION = 'us-west-2';
 /** As rotation.test.ts: kubelet re-publishes on its pod sync, 13 to 83 s seen on 2 busy cores. */
 const ROTATION_BOUND_MS = 150_000;
-let provider: InstalledProvider;
-
-beforeAll(async () => {
-  provider = await installProvider('aws-provider', await freePort());
-  await ensureNamespace(NAMESPACE);
-  await createServiceAccount(NAMESPACE, 'app', { [ROLE_ANNOTATION]: 'arn:aws:iam::123456789012:role/app' });
-});
-
-afterAll(async () => {
-  await coreV1().deleteNamespace({ name: NAMESPACE }).catch(() => undefined);
-  await provider?.uninstall().catch(() => undefined);
-  await provider?.proxy.close();
-  await provider?.helm.cleanup();
-});
 
 async function startPod(name: string, objects: string, parameters: Record<string, string> = {}): Promise<void> {
   await createSecretProviderClass(NAMESPACE, name, { parameters: { region: REGION, objects, ...parameters } });
@@ -69,7 +54,7 @@ describe('objects beyond ASCP in a running pod', () => {
     expect(view.files['app/db_url']).toBe('postgres://db');
     expect(view.files['app/token']).toBe('tok');
     expect(view.sha['keystore.jks']).toBe(createHash('sha256').update(keystore).digest('hex'));
-    const byPath = provider.proxy.records.filter((r) => r.action === 'GetParametersByPath');
+    const byPath = provider().proxy.records.filter((r) => r.action === 'GetParametersByPath');
     expect(byPath.length).toBeGreaterThan(0);
     expect(byPath.every((r) => r.body?.Path === '/node/app' && r.body?.Recursive === true)).toBe(true);
   });

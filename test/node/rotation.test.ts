@@ -1,29 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROLE_ANNOTATION } from '../fixtures/identity.js';
+import { describe, expect, it } from 'vitest';
 import { createSecretProviderClass } from '../harness/csi/cluster.js';
-import { coreV1, createServiceAccount, ensureNamespace } from '../harness/kube.js';
+import { coreV1 } from '../harness/kube.js';
 import { createSecret, putParameter, putSecretValue } from '../harness/moto.js';
 import { useNode } from '../harness/node/info.js';
-import { appPod, installProvider, waitForView, waitPodRunning, type InstalledProvider } from '../harness/node/workloads.js';
-import { freePort } from '../harness/start/net.js';
+import { appPod, useNodeProvider, waitForView, waitPodRunning } from '../harness/node/workloads.js';
 
 const node = useNode();
 const NAMESPACE = 'node-rotation';
+useNodeProvider(NAMESPACE);
 const REGION = 'us-west-2';
-let provider: InstalledProvider;
-
-beforeAll(async () => {
-  provider = await installProvider('aws-provider', await freePort());
-  await ensureNamespace(NAMESPACE);
-  await createServiceAccount(NAMESPACE, 'app', { [ROLE_ANNOTATION]: 'arn:aws:iam::123456789012:role/app' });
-});
-
-afterAll(async () => {
-  await coreV1().deleteNamespace({ name: NAMESPACE }).catch(() => undefined);
-  await provider?.uninstall().catch(() => undefined);
-  await provider?.proxy.close();
-  await provider?.helm.cleanup();
-});
 
 /**
  * kubelet re-publishes a requiresRepublish volume on each sync of its pod (syncFrequency 10 s, later on a busy

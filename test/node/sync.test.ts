@@ -1,38 +1,13 @@
 import { AppsV1Api } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROLE_ANNOTATION } from '../fixtures/identity.js';
+import { describe, expect, it } from 'vitest';
 import { createSecretProviderClass } from '../harness/csi/cluster.js';
-import { coreV1, createServiceAccount, ensureNamespace, kubeConfig } from '../harness/kube.js';
+import { coreV1, kubeConfig } from '../harness/kube.js';
 import { createSecret, putParameter } from '../harness/moto.js';
-import { appPod, installProvider, waitForView, type InstalledProvider } from '../harness/node/workloads.js';
-import { freePort } from '../harness/start/net.js';
+import { appPod, useNodeProvider, waitFor, waitForView } from '../harness/node/workloads.js';
 
 const NAMESPACE = 'node-sync';
+useNodeProvider(NAMESPACE);
 const REGION = 'us-west-2';
-let provider: InstalledProvider;
-
-beforeAll(async () => {
-  provider = await installProvider('aws-provider', await freePort());
-  await ensureNamespace(NAMESPACE);
-  await createServiceAccount(NAMESPACE, 'app', { [ROLE_ANNOTATION]: 'arn:aws:iam::123456789012:role/app' });
-});
-
-afterAll(async () => {
-  await coreV1().deleteNamespace({ name: NAMESPACE }).catch(() => undefined);
-  await provider?.uninstall().catch(() => undefined);
-  await provider?.proxy.close();
-  await provider?.helm.cleanup();
-});
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-  }
-}
 
 describe('sync to a Kubernetes Secret', () => {
   it('a Deployment reads the synced Secret as an env var; deleting the Deployment deletes the Secret', async () => {

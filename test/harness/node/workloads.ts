@@ -2,11 +2,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1Pod } from '@kubernetes/client-node';
+import { afterAll, beforeAll } from 'vitest';
+import { ROLE_ANNOTATION } from '../../fixtures/identity.js';
 import { DRIVER_NAME } from '../csi/driver.js';
 import { startFaultProxy, type FaultProxy } from '../faultProxy.js';
 import { CHART_DIR, prepareHelm, type Helm } from '../helm.js';
-import { coreV1 } from '../kube.js';
+import { coreV1, createServiceAccount, ensureNamespace } from '../kube.js';
 import { usePeers } from '../peers.js';
+import { freePort } from '../start/net.js';
 import { useNode } from './info.js';
 
 const peers = usePeers();
@@ -93,6 +96,55 @@ export async function installProvider(
       await helm.run(['uninstall', release, '--namespace', namespace, '--wait', '--timeout', '2m']);
     },
   };
+}
+
+export interface NodeProviderOptions {
+  /** Values over the node's own, read when the file starts (after earlier hooks, e.g. an agent's URLs). */
+  values?: () => Record<string, unknown>;
+  /** Regions whose STS the proxy serves on a listener of its own. */
+  stsRegions?: readonly string[];
+  /** The IRSA ServiceAccount `app` in the namespace (default true). */
+  appServiceAccount?: boolean;
+}
+
+/**
+ * A node test file's provider: `helm install` of the chart (release `aws-provider`) before the file, the file's
+ * namespace with, unless told otherwise, the IRSA ServiceAccount `app`; after the file the namespace, the release
+ * and the fault proxy go. Returns the installed provider, available once the file's first hook has run.
+ */
+export function useNodeProvider(namespace: string, options: NodeProviderOptions = {}): () => InstalledProvider {
+  let provider: InstalledProvider | undefined;
+  beforeAll(async () => {
+    provider = await installProvider('aws-provider', await freePort(), options.values?.(), options.stsRegions);
+    await ensureNamespace(namespace);
+    if (options.appServiceAccount ?? true) {
+      await createServiceAccount(namespace, 'app', { [ROLE_ANNOTATION]: 'arn:aws:iam::123456789012:role/app' });
+    }
+  });
+  afterAll(async () => {
+    await coreV1().deleteNamespace({ name: namespace }).catch(() => undefined);
+    await provider?.uninstall().catch(() => undefined);
+    await provider?.proxy.close();
+    await provider?.helm.cleanup();
+  });
+  return () => {
+    if (provider === undefined) throw new Error('the node provider is installed in beforeAll: use it inside a hook or test');
+    return provider;
+  };
+}
+
+/**
+ * Polls `probe` each second until it gives a value (a rejection counts as none); fails naming `what` after the
+ * timeout, by default a bound generous for a node on 2 busy cores.
+ */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 180_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not after ${timeoutMs} ms`);
+    await sleep(1_000);
+  }
 }
 
 export interface AppPodOptions {
