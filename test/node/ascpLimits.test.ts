@@ -5,7 +5,7 @@ import { ASCP_DEFAULT_VALUES } from '../fixtures/ascpValues.js';
 import { createSecretProviderClass } from '../harness/csi/cluster.js';
 import { coreV1, kubeConfig } from '../harness/kube.js';
 import { createSecret } from '../harness/moto.js';
-import { appPod, eventsOf, useNodeProvider, waitFor } from '../harness/node/workloads.js';
+import { eventsOf, startStorm, useNodeProvider } from '../harness/node/workloads.js';
 
 const NAMESPACE = 'node-ascp-limits';
 const REGION = 'us-west-2';
@@ -49,19 +49,7 @@ function cgroupOf(pid: string): string {
 
 describe("ASCP's default values file, ASCP's limits (cpu 50m, memory 100Mi)", () => {
   it(`a Deployment of ${STORM} pods starting at once all mount: no OOM kill, no restart, no mount that timed out`, async () => {
-    const template = appPod({ namespace: NAMESPACE, name: 'storm', serviceAccountName: 'app', spc: 'ascp', printOnce: true });
-    const apps = kubeConfig().makeApiClient(AppsV1Api);
-    await apps.createNamespacedDeployment({
-      namespace: NAMESPACE,
-      body: {
-        metadata: { name: 'storm' },
-        spec: { replicas: STORM, selector: { matchLabels: { app: 'storm' } }, template: { metadata: { labels: { app: 'storm' } }, spec: template.spec } },
-      },
-    });
-    await waitFor('every storm pod Ready', async () => {
-      const d = await apps.readNamespacedDeployment({ namespace: NAMESPACE, name: 'storm' });
-      return d.status?.readyReplicas === STORM ? true : undefined;
-    }, 300_000);
+    await startStorm(NAMESPACE, 'ascp', STORM);
 
     const providerPod = (
       await coreV1().listNamespacedPod({ namespace: provider().namespace, labelSelector: `app.kubernetes.io/instance=${provider().release}` })
@@ -82,6 +70,6 @@ describe("ASCP's default values file, ASCP's limits (cpu 50m, memory 100Mi)", ()
     // No mount ran out of time (throttled CPU would show as the driver's deadline), whatever else kubelet retried.
     expect(failedMounts.filter((e) => /DeadlineExceeded|deadline exceeded|timed out/i.test(e))).toEqual([]);
     expect(usage.peakBytes).toBeLessThan(100 * 2 ** 20);
-    await apps.deleteNamespacedDeployment({ namespace: NAMESPACE, name: 'storm' });
+    await kubeConfig().makeApiClient(AppsV1Api).deleteNamespacedDeployment({ namespace: NAMESPACE, name: 'storm' });
   });
 });

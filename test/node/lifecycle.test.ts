@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createSecretProviderClass } from '../harness/csi/cluster.js';
 import { coreV1, kubeConfig } from '../harness/kube.js';
 import { createSecret, putSecretValue } from '../harness/moto.js';
-import { appPod, eventsOf, useNodeProvider, waitFor, waitForView, waitPodRunning } from '../harness/node/workloads.js';
+import { appPod, eventsOf, startStorm, useNodeProvider, waitFor, waitForView, waitPodRunning } from '../harness/node/workloads.js';
 
 const NAMESPACE = 'node-lifecycle';
 const provider = useNodeProvider(NAMESPACE);
@@ -50,19 +50,7 @@ describe('the chart through its life on a node', () => {
 
   it(`a Deployment of ${STORM} pods starting at once: all Ready, every AWS call answered, the calls counted`, async () => {
     provider().proxy.clearRecords();
-    const template = appPod({ namespace: NAMESPACE, name: 'storm', serviceAccountName: 'app', spc: SPC, printOnce: true });
-    const apps = kubeConfig().makeApiClient(AppsV1Api);
-    await apps.createNamespacedDeployment({
-      namespace: NAMESPACE,
-      body: {
-        metadata: { name: 'storm' },
-        spec: { replicas: STORM, selector: { matchLabels: { app: 'storm' } }, template: { metadata: { labels: { app: 'storm' } }, spec: template.spec } },
-      },
-    });
-    await waitFor('every storm pod Ready', async () => {
-      const d = await apps.readNamespacedDeployment({ namespace: NAMESPACE, name: 'storm' });
-      return d.status?.readyReplicas === STORM ? true : undefined;
-    }, 300_000);
+    await startStorm(NAMESPACE, SPC, STORM);
     const pods = (await coreV1().listNamespacedPod({ namespace: NAMESPACE, labelSelector: 'app=storm' })).items;
     expect(pods).toHaveLength(STORM);
     for (const pod of pods) {
@@ -74,7 +62,7 @@ describe('the chart through its life on a node', () => {
     console.log(`[node] storm of ${STORM} pods: ${fetches.length} Secrets Manager calls, ${calls.length - fetches.length} STS calls`);
     expect(fetches.length).toBeGreaterThanOrEqual(1);
     expect(calls.filter((r) => r.status !== 200)).toEqual([]);
-    await apps.deleteNamespacedDeployment({ namespace: NAMESPACE, name: 'storm' });
+    await kubeConfig().makeApiClient(AppsV1Api).deleteNamespacedDeployment({ namespace: NAMESPACE, name: 'storm' });
   });
 
   it("helm uninstall: a running pod keeps its files; a new pod fails to mount with the driver's message", async () => {

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll } from 'vitest';
 import { ROLE_ANNOTATION } from '../../fixtures/identity.js';
 import { DRIVER_NAME } from '../csi/driver.js';
 import { startFaultProxy, type FaultProxy } from '../faultProxy.js';
 import { CHART_DIR, prepareHelm, type Helm } from '../helm.js';
-import { coreV1, createServiceAccount, ensureNamespace } from '../kube.js';
+import { coreV1, createServiceAccount, ensureNamespace, kubeConfig } from '../kube.js';
 import { usePeers } from '../peers.js';
 import { freePort } from '../start/net.js';
 import { useNode } from './info.js';
@@ -145,6 +145,24 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     if (Date.now() > deadline) throw new Error(`${what}: not after ${timeoutMs} ms`);
     await sleep(1_000);
   }
+}
+
+/**
+ * A Deployment `storm` of `replicas` test pods of `serviceAccountName` mounting `spc`, created at once; resolves when
+ * every pod is Ready (each printed its files once).
+ */
+export async function startStorm(namespace: string, spc: string, replicas: number): Promise<void> {
+  const template = appPod({ namespace, name: 'storm', serviceAccountName: 'app', spc, printOnce: true });
+  const apps = kubeConfig().makeApiClient(AppsV1Api);
+  const labels = { app: 'storm' };
+  await apps.createNamespacedDeployment({
+    namespace,
+    body: { metadata: { name: 'storm' }, spec: { replicas, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: template.spec } } },
+  });
+  await waitFor('every storm pod Ready', async () => {
+    const d = await apps.readNamespacedDeployment({ namespace, name: 'storm' });
+    return d.status?.readyReplicas === replicas ? true : undefined;
+  }, 300_000);
 }
 
 export interface AppPodOptions {
