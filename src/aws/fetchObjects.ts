@@ -4,13 +4,15 @@
  * re-planned against the failover regions, one after another. All or nothing: any object that does not resolve fails the Mount.
  */
 
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MAXIMUM_RETRY_DELAY, THROTTLING_RETRY_DELAY_BASE } from '@smithy/core/retry';
 import pLimit from 'p-limit';
 import { FLAG_DEFAULTS } from '../config/flags.js';
 import { refInRegion } from '../config/arn.js';
 import { describeObject, type ObjectRef, type ObjectSpec } from '../config/types.js';
 import { ProviderError } from '../errors.js';
 import type { AwsClientPool } from './clients.js';
-import { isAborted, isRegionalFault, toProviderError } from './errors.js';
+import { isAborted, isRegionalFault, isThrottling, toProviderError } from './errors.js';
 import { fetchSecrets } from './secretsManager.js';
 import { fetchParameters } from './ssm.js';
 import { fetchWildcards } from './wildcards.js';
@@ -31,6 +33,11 @@ export interface FetchObjectsInput {
   signal?: AbortSignal;
   /** Matches one wildcard entry may expand to (--max-files-per-entry). */
   maxMatches?: number;
+  /**
+   * How long calls of the last region tried that AWS still throttles after the SDK's retries are sent again
+   * (--throttle-wait, first mounts only); 0 or absent: they fail at once.
+   */
+  throttleWaitMs?: number;
 }
 
 export interface FetchedObject extends FetchedValue {
@@ -115,6 +122,14 @@ function regionFailure(failures: Failure[], region: string): ProviderError {
   return new ProviderError(error.code, more, { cause: error.cause });
 }
 
+/** The error of a Mount that waited out AWS's throttling in vain says how long it waited. */
+function stillThrottled(error: ProviderError, waited: ThrottlingWait | undefined): ProviderError {
+  if (waited === undefined) return error;
+  const seconds = Math.round(waited.waitedMs / 100) / 10;
+  const again = `asked ${waited.rounds} more time${waited.rounds === 1 ? '' : 's'} over ${seconds} s (--throttle-wait)`;
+  return new ProviderError(error.code, `${error.message} (${again})`, { cause: error.cause });
+}
+
 /** Every region tried failed: the primary's error, then each failover region's, in order. */
 function everyRegionFailed(errors: readonly ProviderError[]): ProviderError {
   const [primary, ...failovers] = errors;
@@ -125,6 +140,43 @@ function everyRegionFailed(errors: readonly ProviderError[]): ProviderError {
       `${named.join('. ')}`,
     { cause: primary!.cause },
   );
+}
+
+interface ThrottlingWait {
+  failures: Failure[];
+  /** Times the throttled objects were asked for again, and over how long. */
+  rounds: number;
+  waitedMs: number;
+}
+
+/**
+ * AWS throttles per account and region, across every node: a first mount whose calls are still throttled after the
+ * SDK's retries asks again for what was throttled, after the SDK's throttling backoff (jittered, doubling, capped),
+ * until it passes or `waitMs` is spent, rather than failing the pod's start for kubelet to retry the whole Mount later.
+ * Only while throttling is all that is left: any other failure ends the Mount as it would have.
+ */
+async function waitOutThrottling(
+  failures: Failure[],
+  waitMs: number,
+  signal: AbortSignal | undefined,
+  askAgain: (specs: ObjectSpec[]) => Promise<Failure[]>,
+): Promise<ThrottlingWait> {
+  const started = performance.now();
+  let rounds = 0;
+  while (failures.length > 0 && failures.every((f) => isThrottling(f.outcome.error))) {
+    const left = started + waitMs - performance.now();
+    if (left <= 0) break;
+    const backoff = Math.min(MAXIMUM_RETRY_DELAY, THROTTLING_RETRY_DELAY_BASE * 2 ** rounds);
+    try {
+      await sleep(Math.min(left, Math.random() * backoff), undefined, { signal });
+    } catch {
+      // Our deadline: the throttled calls are what this Mount ends with.
+      break;
+    }
+    failures = await askAgain(failures.map((f) => f.spec));
+    rounds++;
+  }
+  return { failures, rounds, waitedMs: performance.now() - started };
 }
 
 export async function fetchObjects(input: FetchObjectsInput): Promise<FetchedObject[]> {
@@ -146,7 +198,8 @@ export async function fetchObjects(input: FetchObjectsInput): Promise<FetchedObj
       if (outcome.ok) results.set(spec, { spec, ...outcome.fetched, region, fromFailover });
     });
 
-  const primaryOutcomes = await fetchRegion(input.objects, (s) => s.primary, contextFor(input.region));
+  let refOf = (s: ObjectSpec) => s.primary;
+  const primaryOutcomes = await fetchRegion(input.objects, refOf, contextFor(input.region));
   keep(input.objects, primaryOutcomes, input.region, false);
   let failures = failuresOf(input.objects, primaryOutcomes);
   let region = input.region;
@@ -158,14 +211,27 @@ export async function fetchObjects(input: FetchObjectsInput): Promise<FetchedObj
     if (fatal.length > 0) break;
     errors.push(regionFailure(failures, region));
     const retry = failures.map((f) => f.spec);
-    const outcomes = await fetchRegion(retry, (s) => refInRegion(s.failover ?? s.primary, failoverRegion), contextFor(failoverRegion));
+    refOf = (s) => refInRegion(s.failover ?? s.primary, failoverRegion);
+    const outcomes = await fetchRegion(retry, refOf, contextFor(failoverRegion));
     keep(retry, outcomes, failoverRegion, true);
     failures = failuresOf(retry, outcomes);
     region = failoverRegion;
   }
+  let waited: ThrottlingWait | undefined;
+  if (failures.length > 0 && (input.throttleWaitMs ?? 0) > 0) {
+    const ctx = contextFor(region);
+    const fromFailover = region !== input.region;
+    const wait = await waitOutThrottling(failures, input.throttleWaitMs!, input.signal, async (specs) => {
+      const outcomes = await fetchRegion(specs, refOf, ctx);
+      keep(specs, outcomes, region, fromFailover);
+      return failuresOf(specs, outcomes);
+    });
+    failures = wait.failures;
+    if (wait.rounds > 0) waited = wait;
+  }
   if (failures.length > 0) {
     const fatal = fatalOf(failures);
-    const last = regionFailure(fatal.length > 0 ? fatal : failures, region);
+    const last = stillThrottled(regionFailure(fatal.length > 0 ? fatal : failures, region), waited);
     // Our deadline ends the Mount where it stood; otherwise every region's cause is named.
     const aborted = failures.some((f) => isAborted(f.outcome.error));
     throw errors.length === 0 || aborted ? last : everyRegionFailed([...errors, last]);

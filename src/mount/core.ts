@@ -55,6 +55,7 @@ export type MountSettings = Pick<
   | 'rotationCacheTtlMs'
   | 'rotationCacheGraceMs'
   | 'rotationCacheBytes'
+  | 'throttleWaitMs'
 >;
 
 /** Where a pipeline reaches outside the process, and what it tells. */
@@ -100,11 +101,6 @@ const PATH_MEMORY_MS = 10 * 60_000;
  * out as GetSecretValue for a minute, then batching is tried again.
  */
 const BATCH_COOLDOWN_MS = 60_000;
-/**
- * A region counts as throttling for a minute (or --rotation-cache-ttl, if shorter: no longer than a re-publish waits
- * for a fresh answer anyway) after AWS throttled any attempt there: re-publishes back off meanwhile.
- */
-const PRESSURE_MS = 60_000;
 
 export interface MountCore {
   /** One Mount through the pipeline: parse → region → identity → fetch → extract and render. */
@@ -144,7 +140,10 @@ export function createMountCore(settings: MountSettings, edges: MountEdges): Mou
   };
   const throttling = new RegionThrottling({
     batchCooldownMs: BATCH_COOLDOWN_MS,
-    pressureMs: Math.max(1, Math.min(PRESSURE_MS, settings.rotationCacheTtlMs)),
+    // Re-publishes back off for the whole grace after AWS throttled any attempt in the region: a pair is fetched again
+    // only once its answer is older than the TTL and the grace, so a node's rotation calls fall to what the quota
+    // leaves first mounts (docs/performance.md, "Rotation at scale"), not back to once per TTL at the first quiet minute.
+    pressureMs: Math.max(1, settings.rotationCacheGraceMs),
     onSwitch: (region, to) => metrics?.strategySwitches.inc({ region, to }),
   });
   const userAgent = {
@@ -221,6 +220,7 @@ export function createMountCore(settings: MountSettings, edges: MountEdges): Mou
       maxBytes: settings.rotationCacheBytes,
     }),
     throttling,
+    throttleWaitMs: settings.throttleWaitMs,
     onAnswer: (kind, result) => metrics?.answers.inc({ kind, result }),
   };
   return {

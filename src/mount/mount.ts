@@ -48,6 +48,8 @@ export interface MountDependencies {
   answers: AnswerCache<Fetched>;
   /** Which regions AWS throttles lately: BatchGetSecretValue's cool-down, and re-publishes backing off. */
   throttling: RegionThrottling;
+  /** How long a first mount asks again for what AWS still throttles (--throttle-wait). */
+  throttleWaitMs: number;
   /** Told of every Mount's kind and how it was answered (hit, miss, stale). */
   onAnswer?: (kind: MountKind, result: 'hit' | 'miss' | 'stale') => void;
 }
@@ -95,7 +97,7 @@ export async function mount(
   if (kind === 'first') deps.onAnswer?.('first', 'miss');
   const answered =
     kind === 'first'
-      ? { ...(await fetchShared(key, config, region, identity, deps, signal)), source: 'fetched' as const }
+      ? { ...(await fetchShared(key, 'first', config, region, identity, deps, signal)), source: 'fetched' as const }
       : await republish(key, config, region, identity, deps, signal);
   deps.published.served(identity.key, pod.uid, targetPath);
   return { ...answered, config, region, kind };
@@ -104,10 +106,12 @@ export async function mount(
 /**
  * The pods of a Deployment mount the same SecretProviderClass as the same identity, often at the same moment:
  * while one such fetch is in flight, the others wait for its answer instead of each matching, rendering and
- * (in the server) encoding the same 40 files again.
+ * (in the server) encoding the same 40 files again. First mounts and re-publishes do not share a fetch: a first
+ * mount's waits out AWS's throttling (--throttle-wait), a re-publish's gives way at once.
  */
 function fetchShared(
   key: string,
+  kind: MountKind,
   config: MountConfig,
   region: string,
   identity: AwsIdentity,
@@ -116,9 +120,9 @@ function fetchShared(
 ): Promise<Fetched> {
   return deps.sharedFetches
     .run(
-      key,
+      `${kind} ${key}`,
       async (shared) => {
-        const answer = await fetchAndRender(config, region, identity, deps, shared);
+        const answer = await fetchAndRender(config, region, identity, deps, shared, kind === 'first' ? deps.throttleWaitMs : 0);
         deps.answers.store(key, answer);
         return answer;
       },
@@ -156,7 +160,7 @@ async function republish(
   const graced = deps.answers.withinGrace(key);
   if (graced !== undefined && deps.throttling.isThrottling(region)) return stale(graced);
   try {
-    const fetched = await fetchShared(key, config, region, identity, deps, signal);
+    const fetched = await fetchShared(key, 'republish', config, region, identity, deps, signal);
     deps.onAnswer?.('republish', 'miss');
     return { ...fetched, source: 'fetched' };
   } catch (err) {
@@ -188,13 +192,17 @@ function stoppedWaiting(config: MountConfig, region: string, cause: unknown): Pr
   );
 }
 
-/** Fetch (with failover), extract and render, after the identity stage; `check --fetch` (src/cli) runs it too. */
+/**
+ * Fetch (with failover), extract and render, after the identity stage; `check --fetch` (src/cli) runs it too.
+ * `throttleWaitMs`: how long calls AWS still throttles are sent again (first mounts).
+ */
 export async function fetchAndRender(
   config: MountConfig,
   region: string,
   identity: AwsIdentity,
   deps: MountDependencies,
   signal: AbortSignal,
+  throttleWaitMs = 0,
 ): Promise<Fetched> {
   const fetched = prepareObjects(
     await fetchObjects({
@@ -208,6 +216,7 @@ export async function fetchAndRender(
       concurrency: deps.fetchConcurrency,
       signal,
       maxMatches: deps.maxFilesPerEntry,
+      throttleWaitMs,
     }),
     { maxFiles: deps.maxFilesPerEntry, budgets: JMESPATH_LIMITS.budgets },
   );

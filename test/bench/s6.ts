@@ -4,7 +4,8 @@
  * quota of Q calls/s and time running C times faster, the node gets Q / N × C calls per real second (a poll interval
  * of 120 s runs in 120 / C s). Workload: 30 pods of 3 Deployments (a service account each), every pod mounting two
  * SecretProviderClasses of 20 secrets + 20 parameters (so 6 distinct identity × SecretProviderClass pairs), re-published
- * once per poll interval at phases spread over it; 30 more pods start at once mid-run; one secret is rotated mid-run.
+ * once per poll interval at phases spread over it; 30 more pods start at once mid-run (a first mount that fails is
+ * tried again after kubelet's backoff, in simulated time); one secret is rotated mid-run.
  * Which Mount is a first mount and which a re-publish is the bench's to know (a new volume path or a known one), so
  * any provider can run it.
  */
@@ -45,7 +46,12 @@ export interface S6Result {
   options: S6Options;
   /** Calls per real second each action's bucket allowed. */
   quotaPerSecond: Record<string, number>;
+  /** Mount calls by kind and result: a first mount that failed is tried again, as kubelet does, each try counted. */
   mounts: Record<'first' | 'republish', { ok: number; error: number }>;
+  /** The burst's volumes that had no files when the run ended. */
+  volumesNeverMounted: number;
+  /** Simulated seconds from a burst volume's first try to its files, median and maximum, over those mounted. */
+  firstMountSeconds: { median: number; max: number } | undefined;
   /** Error codes of failed Mounts by kind, e.g. `first Unavailable` → count. */
   errors: Record<string, number>;
   /** Requests answered ThrottlingException by the quota, by action. */
@@ -73,6 +79,17 @@ interface Volume {
   phaseMs: number;
   /** Real ms (from the start) when its answer first carried the rotated value. */
   rotatedAt?: number;
+  /** Real ms (from the start) of its first mount's first try, and of the try that got its files. */
+  firstTriedAt?: number;
+  mountedAt?: number;
+}
+
+/**
+ * kubelet's backoff before it tries a failed NodePublishVolume again (its exponential backoff for volume operations:
+ * 500 ms, doubling, at most 2 min 2 s), in simulated ms.
+ */
+function kubeletBackoffMs(failures: number): number {
+  return Math.min(500 * 2 ** (failures - 1), 122_000);
 }
 
 function s6Objects(): BenchObject[] {
@@ -140,6 +157,8 @@ export async function runS6(world: World, target: { name: string; client: MountC
     options,
     quotaPerSecond,
     mounts: { first: { ok: 0, error: 0 }, republish: { ok: 0, error: 0 } },
+    volumesNeverMounted: 0,
+    firstMountSeconds: undefined,
     errors: {},
     throttles: {},
     callsPerSimulatedSecond: {},
@@ -156,7 +175,7 @@ export async function runS6(world: World, target: { name: string; client: MountC
   let startEpoch = Date.now();
   const now = () => performance.now() - start;
 
-  const mountVolume = async (volume: Volume, kind: 'first' | 'republish') => {
+  const mountVolume = async (volume: Volume, kind: 'first' | 'republish'): Promise<boolean> => {
     const request = mountRequest({
       pod: { namespace, name: volume.pod, serviceAccountName: volume.serviceAccount },
       parameters: { region: REGION },
@@ -164,39 +183,49 @@ export async function runS6(world: World, target: { name: string; client: MountC
       tokens: volume.tokens,
       targetPath: volume.targetPath,
     });
+    if (kind === 'first') volume.firstTriedAt ??= now();
     try {
       const { response } = await target.client.mount(target.client.encode(request), 60_000);
       result.mounts[kind].ok++;
+      if (kind === 'first') volume.mountedAt = now();
       if (volume.spc === 1 && rotatedValue !== undefined && volume.rotatedAt === undefined) {
         const file = response().files.find((f) => f.path === rotatedFile);
         if (file !== undefined && Buffer.from(file.contents).toString() === rotatedValue) volume.rotatedAt = now();
       }
+      return true;
     } catch (err) {
       result.mounts[kind].error++;
       const code = /^(\w+)/.exec((err as Error).message)?.[1] ?? 'error';
       const key = `${kind} ${code}`;
       result.errors[key] = (result.errors[key] ?? 0) + 1;
+      return false;
     }
   };
 
-  // Every running volume re-publishes at its phase of each interval; the burst's pods mount, then do the same.
+  // Every running volume re-publishes at its phase of each interval. The burst's pods mount at once; a first mount
+  // that failed is tried again after kubelet's backoff, and a volume with files re-publishes from its next phase on.
   const endMs = options.polls * pollMs;
   const burstAtMs = 2.5 * pollMs;
   const rotateAtMs = 3.5 * pollMs;
   const pending: Promise<unknown>[] = [];
   const timers: NodeJS.Timeout[] = [];
-  const schedule = (volume: Volume, firstAtMs: number, kind: 'first' | 'republish') => {
-    const tick = (next: 'first' | 'republish', atMs: number) => {
-      if (atMs >= endMs) return;
-      timers.push(
-        setTimeout(() => {
-          pending.push(mountVolume(volume, next));
-          tick('republish', atMs + pollMs);
-        }, Math.max(0, atMs - now())),
-      );
-    };
-    tick(kind, firstAtMs);
+  const at = (atMs: number, run: () => void) => {
+    if (atMs < endMs) timers.push(setTimeout(run, Math.max(0, atMs - now())));
   };
+  const republishFrom = (volume: Volume, atMs: number) =>
+    at(atMs, () => {
+      pending.push(mountVolume(volume, 'republish'));
+      republishFrom(volume, atMs + pollMs);
+    });
+  const firstMount = (volume: Volume, atMs: number, failures = 0) =>
+    at(atMs, () => {
+      pending.push(
+        mountVolume(volume, 'first').then((ok) => {
+          if (!ok) firstMount(volume, now() + kubeletBackoffMs(failures + 1) / options.compression, failures + 1);
+          else republishFrom(volume, volume.phaseMs + Math.ceil((now() - volume.phaseMs) / pollMs) * pollMs);
+        }),
+      );
+    });
   world.setDelay(0);
   // The node's pods were running before the run: their first mounts are made before the quotas and not counted.
   await Promise.all(running.map((volume) => mountVolume(volume, 'first')));
@@ -209,9 +238,8 @@ export async function runS6(world: World, target: { name: string; client: MountC
   start = performance.now();
   startEpoch = Date.now();
   log(`[${target.name}] S6: ${options.nodes} nodes, time ×${options.compression}, poll ${options.pollSeconds} s as ${pollMs} ms, ${options.polls} polls, Parameter Store quota ${options.ssmQuota}/s`);
-  for (const volume of running) schedule(volume, volume.phaseMs, 'republish');
-  // The burst's pods mount at once, then re-publish at their phases.
-  for (const volume of burst) schedule(volume, burstAtMs + (volume.phaseMs % 1), 'first');
+  for (const volume of running) republishFrom(volume, volume.phaseMs);
+  for (const volume of burst) firstMount(volume, burstAtMs + (volume.phaseMs % 1));
   timers.push(
     setTimeout(() => {
       rotatedValue = `rotated at ${new Date().toISOString()}`;
@@ -220,8 +248,9 @@ export async function runS6(world: World, target: { name: string; client: MountC
     }, rotateAtMs),
   );
   await new Promise((resolve) => setTimeout(resolve, endMs + 50));
-  await Promise.all(pending);
   for (const timer of timers) clearTimeout(timer);
+  // A Mount still running may settle into another try or re-publish: past the end, those are not scheduled.
+  while (pending.length > 0) await Promise.all(pending.splice(0));
   world.proxy.clearQuotas();
 
   const records = [...world.proxy.records];
@@ -239,7 +268,14 @@ export async function runS6(world: World, target: { name: string; client: MountC
   const steady = records.filter((r) => r.at >= steadyFrom && (r.service === 'secretsmanager' || r.service === 'ssm'));
   const steadyPolls = (endMs - (burstAtMs + pollMs)) / pollMs;
   result.fetchCallsPerPollAfterBurst = Math.round((steady.length / steadyPolls) * 10) / 10;
-  const rotatedVolumes = [...running, ...burst].filter((v) => v.spc === 1);
+  const mounted = burst.filter((v) => v.mountedAt !== undefined);
+  result.volumesNeverMounted = burst.length - mounted.length;
+  const waits = mounted.map((v) => ((v.mountedAt! - v.firstTriedAt!) / 1000) * options.compression).sort((a, b) => a - b);
+  if (waits.length > 0) {
+    const round = (seconds: number) => Math.round(seconds * 10) / 10;
+    result.firstMountSeconds = { median: round(waits[Math.floor(waits.length / 2)]!), max: round(waits.at(-1)!) };
+  }
+  const rotatedVolumes = [...running, ...mounted].filter((v) => v.spc === 1);
   const seen = rotatedVolumes.filter((v) => v.rotatedAt !== undefined);
   result.volumesWithoutRotation = rotatedVolumes.length - seen.length;
   if (rotatedAtMs !== undefined && seen.length === rotatedVolumes.length) {

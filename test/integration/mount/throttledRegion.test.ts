@@ -1,20 +1,21 @@
 /**
- * First mounts before rotation while AWS throttles a region: re-publishes are answered from answers past
+ * First mounts before rotation while AWS throttles a region: a first mount asks again for what AWS still throttles
+ * after the SDK's retries, for --throttle-wait (here 3 s); re-publishes are answered from answers past
  * --rotation-cache-ttl (here 2 s, waited out) within --rotation-cache-grace, never after it. The region counts as
- * throttling for the TTL after a throttled call. Against moto behind the fault proxy, which throttles what each case
+ * throttling for the grace after a throttled call. Against moto behind the fault proxy, which throttles what each case
  * says.
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { fetchMetrics, metricSum } from '../../bench/measure.js';
-import { createSecret, putSecretValue } from '../../harness/moto.js';
+import { createSecret, putParameter, putSecretValue } from '../../harness/moto.js';
 import { useMountEnvironment, type PodIdentityFixture } from '../../harness/mountEnvironment.js';
 
 const REGION = 'us-east-1';
 const TTL_MS = 2000;
 const GRACE_MS = 5000;
 const env = useMountEnvironment({
-  providerArgs: [`--rotation-cache-ttl=${TTL_MS}ms`, `--rotation-cache-grace=${GRACE_MS}ms`],
+  providerArgs: [`--rotation-cache-ttl=${TTL_MS}ms`, `--rotation-cache-grace=${GRACE_MS}ms`, '--throttle-wait=3s'],
 });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const run = randomBytes(3).toString('hex');
@@ -34,6 +35,67 @@ const stale = async () =>
   });
 
 describe('a region that throttles', () => {
+  // First in the file: no case before it has throttled the region, so the back-off it sees is its own.
+  it('a first mount asks again for what stays throttled past the SDK\'s retries, and re-publishes then back off for the grace', async () => {
+    const secret = `${run}/waited-secret`;
+    const parameter = `/${run}/waited-parameter`;
+    await createSecret(REGION, secret, 'secret-value');
+    await putParameter(REGION, parameter, 'parameter-value');
+    const objects = [
+      { objectName: secret, objectType: 'secretsmanager', objectAlias: 'secret' },
+      { objectName: parameter, objectType: 'ssmparameter', objectAlias: 'parameter' },
+    ];
+    const who = await env.pod('waited-0', { serviceAccount: 'waited' });
+    env.proxy.clearRecords();
+    // Two more throttled answers than the SDK's 3 attempts take.
+    env.proxy.setFault({ kind: 'throttle', service: 'ssm', times: 5 });
+
+    const response = await env.mount(who, { parameters: { region: REGION }, objects, targetPath: volume('waited-0') });
+
+    const files = Object.fromEntries(response.files.map((f) => [f.path, Buffer.from(f.contents).toString()]));
+    expect(files).toEqual({ secret: 'secret-value', parameter: 'parameter-value' });
+    // Only the throttled parameter was asked for again; the secret's batch went out once.
+    const calls = (service: string) => env.proxy.records.filter((r) => r.service === service).map((r) => r.status);
+    expect(calls('ssm')).toEqual([400, 400, 400, 400, 400, 200]);
+    expect(calls('secretsmanager')).toEqual([200]);
+
+    // Past the TTL, nothing throttled for longer than the TTL: the region still counts as throttling for the grace,
+    // so the re-publish is answered from the answer, without a call.
+    env.proxy.clearFaults();
+    await sleep(TTL_MS + 500);
+    const staleBefore = await stale();
+    env.proxy.clearRecords();
+    const again = await env.mount(who, { parameters: { region: REGION }, objects, targetPath: volume('waited-0') });
+    expect(again.files.map((f) => f.path).sort()).toEqual(['parameter', 'secret']);
+    expect(env.proxy.records).toEqual([]);
+    expect(await stale()).toBe(staleBefore + 1);
+  });
+
+  it('a first mount still throttled after --throttle-wait fails naming the wait, with no files', async () => {
+    const parameter = `/${run}/never`;
+    await putParameter(REGION, parameter, 'never-served');
+    const who = await env.pod('never-0', { serviceAccount: 'never' });
+    env.proxy.clearRecords();
+    env.proxy.setFault({ kind: 'throttle', service: 'ssm' });
+
+    const failed = await env
+      .mount(who, {
+        parameters: { region: REGION },
+        objects: [{ objectName: parameter, objectType: 'ssmparameter' }],
+        targetPath: volume('never-0'),
+      })
+      .then(
+        () => undefined,
+        (err: Error) => err,
+      );
+    env.proxy.clearFaults();
+
+    expect(failed?.message).toMatch(/ThrottlingException.*\(asked \d+ more times? over [\d.]+ s \(--throttle-wait\)\)/);
+    expect(failed?.message).not.toContain('never-served');
+    // More calls than the SDK's 3 attempts: the Mount asked again within the wait.
+    expect(env.proxy.records.filter((r) => r.service === 'ssm').length).toBeGreaterThan(3);
+  });
+
   it('a first mount succeeds while a re-publish is served stale, with its log line and metric', async () => {
     const running = `${run}/running`;
     const starting = `${run}/starting`;

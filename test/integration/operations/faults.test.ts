@@ -30,7 +30,8 @@ const FAILOVER = 'us-west-2';
 describe('regional faults, with a per-attempt timeout below the delay', () => {
   // Two attempts of 500 ms each: a proxy delay of 2 s exceeds every attempt, well inside the 5 s deadline.
   const env = useMountEnvironment({
-    providerArgs: ['--mount-timeout=5s', '--aws-request-timeout=500ms', '--aws-max-attempts=2'],
+    // --throttle-wait=0: a throttled first mount fails at once here, as ASCP's does (throttledRegion.test.ts waits).
+    providerArgs: ['--mount-timeout=5s', '--aws-request-timeout=500ms', '--aws-max-attempts=2', '--throttle-wait=0'],
   });
   const PRIMARY_FAULTS: [string, FaultRule][] = [
     ['500', { region: PRIMARY, kind: 'status', status: 500 }],
@@ -328,7 +329,7 @@ async function setMotoAuthEnforcement(count: string): Promise<void> {
 }
 
 describe('--aws-retry-mode=adaptive, with the clients every identity in a region shares', () => {
-  const env = useMountEnvironment({ providerArgs: ['--aws-retry-mode=adaptive', '--aws-max-attempts=3'] });
+  const env = useMountEnvironment({ providerArgs: ['--aws-retry-mode=adaptive', '--aws-max-attempts=3', '--throttle-wait=0'] });
 
   it("throttled twice → retried by the region's client and served; another identity is then served through the same client", async () => {
     await seedRegions([PRIMARY]);
