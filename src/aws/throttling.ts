@@ -6,6 +6,8 @@ export interface RegionThrottlingOptions {
   batchCooldownMs: number;
   /** How long a region counts as throttling after AWS throttled one attempt of any call there. */
   pressureMs: number;
+  /** After a re-publish's fetch was throttled, how long the re-publishes of the same objects make no call. */
+  republishBackoffMs: number;
   /** Told when a region's Secrets Manager calls switch to `to` (and back when the cool-down ends). */
   onSwitch?: (region: string, to: 'GetSecretValue' | 'BatchGetSecretValue') => void;
 }
@@ -19,6 +21,9 @@ export interface RegionThrottlingOptions {
 export class RegionThrottling implements BatchThrottling {
   private readonly batchThrottled: LRUCache<string, true>;
   private readonly pressured: LRUCache<string, true>;
+  private readonly throttledRepublishes: LRUCache<string, true>;
+  /** First mounts fetching, by region: while the region throttles, the quota is theirs. */
+  private readonly firstMounts = new Map<string, number>();
   private readonly onSwitch: RegionThrottlingOptions['onSwitch'];
 
   constructor(options: RegionThrottlingOptions) {
@@ -31,6 +36,8 @@ export class RegionThrottling implements BatchThrottling {
       },
     });
     this.pressured = new LRUCache<string, true>({ max: 64, ttl: options.pressureMs });
+    // One per distinct fetch key at most, like the answers; a forgotten one only lets a re-publish call again.
+    this.throttledRepublishes = new LRUCache<string, true>({ max: 4096, ttl: Math.max(1, options.republishBackoffMs) });
     this.onSwitch = options.onSwitch;
   }
 
@@ -51,5 +58,30 @@ export class RegionThrottling implements BatchThrottling {
   /** Whether AWS throttled a call in `region` lately. */
   isThrottling(region: string): boolean {
     return this.pressured.has(region);
+  }
+
+  /** A re-publish's fetch of `key` was throttled. */
+  noteRepublishThrottled(key: string): void {
+    this.throttledRepublishes.set(key, true);
+  }
+
+  /** Whether a re-publish's fetch of `key` was throttled less than the back-off ago. */
+  republishThrottledLately(key: string): boolean {
+    return this.throttledRepublishes.has(key);
+  }
+
+  /** A first mount starts fetching in `region`; call the function returned when it is over, however it ended. */
+  firstMountFetching(region: string): () => void {
+    this.firstMounts.set(region, (this.firstMounts.get(region) ?? 0) + 1);
+    return () => {
+      const left = (this.firstMounts.get(region) ?? 1) - 1;
+      if (left > 0) this.firstMounts.set(region, left);
+      else this.firstMounts.delete(region);
+    };
+  }
+
+  /** Whether first mounts are fetching in `region` now. */
+  firstMountsFetching(region: string): boolean {
+    return this.firstMounts.has(region);
   }
 }

@@ -66,7 +66,7 @@ export const FLAGS = {
   'aws-retry-mode': { type: 'string', default: 'standard', help: 'AWS SDK retry strategy: standard (jittered exponential backoff) or adaptive (adds client-side rate limiting when throttled)' },
   'aws-max-attempts': { type: 'string', default: '3', help: 'attempts per AWS call, the first included' },
   'aws-request-timeout': { type: 'string', default: '10s', help: 'limit of one AWS request attempt; a slower answer is retried, then failed over' },
-  'throttle-wait': { type: 'string', default: '30s', help: 'a first mount whose AWS calls are still throttled after the SDK\'s retries sends them again, with the SDK\'s throttling backoff, for this long at most (within --mount-timeout); 0 = fail at once' },
+  'throttle-wait': { type: 'string', default: '45s', help: 'a first mount whose AWS calls are still throttled after the SDK\'s retries sends them again, with the SDK\'s throttling backoff, for this long at most (within --mount-timeout); 0 = fail at once' },
   'sts-endpoints': { type: 'string', default: '', help: 'STS endpoint per region, as region=URL,… (each region\'s STS VPC endpoint, say); a region not listed uses the SDK\'s: AWS_ENDPOINT_URL_STS, else sts.<region>.amazonaws.com' },
   'jmespath-timeout': { type: 'string', default: '2s', help: 'how long the jmesPath entries of one Mount may take to evaluate; past it the Mount fails as InvalidSecretProviderClass' },
   'max-concurrent-mounts': { type: 'string', default: '128', help: 'Mounts served at once; the rest wait their turn, first come first served, within --mount-timeout' },

@@ -144,6 +144,8 @@ export function createMountCore(settings: MountSettings, edges: MountEdges): Mou
     // only once its answer is older than the TTL and the grace, so a node's rotation calls fall to what the quota
     // leaves first mounts (docs/performance.md, "Rotation at scale"), not back to once per TTL at the first quiet minute.
     pressureMs: Math.max(1, settings.rotationCacheGraceMs),
+    // A re-publish comes once per poll interval, which the TTL is set to: one throttled try per pair per interval.
+    republishBackoffMs: settings.rotationCacheTtlMs,
     onSwitch: (region, to) => metrics?.strategySwitches.inc({ region, to }),
   });
   const userAgent = {

@@ -51,7 +51,7 @@ export interface MountDependencies {
   /** How long a first mount asks again for what AWS still throttles (--throttle-wait). */
   throttleWaitMs: number;
   /** Told of every Mount's kind and how it was answered (hit, miss, stale). */
-  onAnswer?: (kind: MountKind, result: 'hit' | 'miss' | 'stale') => void;
+  onAnswer?: (kind: MountKind, result: 'hit' | 'miss' | 'stale' | 'deferred') => void;
 }
 
 export interface MountOutcome {
@@ -97,7 +97,7 @@ export async function mount(
   if (kind === 'first') deps.onAnswer?.('first', 'miss');
   const answered =
     kind === 'first'
-      ? { ...(await fetchShared(key, 'first', config, region, identity, deps, signal)), source: 'fetched' as const }
+      ? await firstMount(key, config, region, identity, deps, signal)
       : await republish(key, config, region, identity, deps, signal);
   deps.published.served(identity.key, pod.uid, targetPath);
   return { ...answered, config, region, kind };
@@ -133,6 +133,23 @@ function fetchShared(
     });
 }
 
+/** A pod's first mount: always fetched, and counted while it fetches, so that re-publishes leave it the quota. */
+async function firstMount(
+  key: string,
+  config: MountConfig,
+  region: string,
+  identity: AwsIdentity,
+  deps: MountDependencies,
+  signal: AbortSignal,
+): Promise<Answered> {
+  const done = deps.throttling.firstMountFetching(region);
+  try {
+    return { ...(await fetchShared(key, 'first', config, region, identity, deps, signal)), source: 'fetched' };
+  } finally {
+    done();
+  }
+}
+
 /**
  * A rotation re-publish: answered from a fetch of the same objects by the same identity younger than the TTL. While
  * AWS throttles the region, an answer within the grace is served instead of a call (and when the call is throttled),
@@ -158,7 +175,20 @@ async function republish(
     return { ...answer.value, failedOver: new Map(), source: 'stale', ageMs: answer.ageMs };
   };
   const graced = deps.answers.withinGrace(key);
-  if (graced !== undefined && deps.throttling.isThrottling(region)) return stale(graced);
+  if (deps.throttling.isThrottling(region)) {
+    if (graced !== undefined) return stale(graced);
+    // Past the grace: the pod keeps its files (the driver keeps them when a re-publish fails) rather than spend the
+    // quota first mounts wait for, or call again before a poll interval has passed since this fetch was throttled.
+    const why = deps.throttling.republishThrottledLately(key)
+      ? 'its last fetch was throttled less than --rotation-cache-ttl ago'
+      : deps.throttling.firstMountsFetching(region)
+        ? 'first mounts are waiting for its quota'
+        : undefined;
+    if (why !== undefined) {
+      deps.onAnswer?.('republish', 'deferred');
+      throw deferredRepublish(config, region, why);
+    }
+  }
   try {
     const fetched = await fetchShared(key, 'republish', config, region, identity, deps, signal);
     deps.onAnswer?.('republish', 'miss');
@@ -166,9 +196,20 @@ async function republish(
   } catch (err) {
     const late = deps.answers.withinGrace(key);
     if (late !== undefined && isThrottling(err)) return stale(late);
+    if (isThrottling(err)) deps.throttling.noteRepublishThrottled(key);
     deps.onAnswer?.('republish', 'miss');
     throw err;
   }
+}
+
+function deferredRepublish(config: MountConfig, region: string, why: string): ProviderError {
+  const objects = listObjects(config.objects.map(describeObject));
+  return new ProviderError(
+    'RegionUnavailable',
+    `${objects}: not fetched again for this rotation re-publish: AWS throttles ${region} and ${why}. The pod keeps ` +
+      'the files it has; a later re-publish fetches them once AWS stops throttling, or the Parameter Store or ' +
+      'Secrets Manager quota is raised',
+  );
 }
 
 /** The parse stage, every rule that needs no I/O; `check` (src/cli) runs it too, so it says what a Mount would. */

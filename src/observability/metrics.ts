@@ -103,7 +103,7 @@ export class ProviderMetrics {
 
   readonly answers = new Counter({
     name: 'aws_provider_answer_cache_requests_total',
-    help: 'Mounts by kind (first, republish) and how they were answered: miss (fetched), hit (a fetch younger than --rotation-cache-ttl), stale (past it, while AWS throttles the region)',
+    help: 'Mounts by kind (first, republish) and how they were answered: miss (fetched), hit (a fetch younger than --rotation-cache-ttl), stale (past it, while AWS throttles the region), deferred (past the grace while AWS throttles the region: no call, the pod keeps its files)',
     labelNames: ['kind', 'result'] as const,
     registers: [this.registry],
   });

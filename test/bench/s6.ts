@@ -195,7 +195,8 @@ export async function runS6(world: World, target: { name: string; client: MountC
       return true;
     } catch (err) {
       result.mounts[kind].error++;
-      const code = /^(\w+)/.exec((err as Error).message)?.[1] ?? 'error';
+      // The gRPC status name our client puts first, or what it says instead ("no grpc-status": the call ended without one).
+      const code = /^[^:]{1,30}/.exec((err as Error).message)?.[0] ?? 'error';
       const key = `${kind} ${code}`;
       result.errors[key] = (result.errors[key] ?? 0) + 1;
       return false;

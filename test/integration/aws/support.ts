@@ -83,7 +83,7 @@ export function useAwsTestBed(): AwsTestBed {
   return bed;
 }
 
-const newThrottling = () => new RegionThrottling({ batchCooldownMs: 60_000, pressureMs: 60_000 });
+const newThrottling = () => new RegionThrottling({ batchCooldownMs: 60_000, pressureMs: 60_000, republishBackoffMs: 60_000 });
 
 /** The rejection of a promise that must fail. */
 export async function rejection(promise: Promise<unknown>): Promise<Error & Record<string, unknown>> {

@@ -28,11 +28,17 @@ async function contents(who: PodIdentityFixture, secret: string, targetPath: str
   return Buffer.from(response.files[0]!.contents).toString();
 }
 
-const stale = async () =>
+const answers = async (result: 'stale' | 'deferred') =>
   metricSum(await fetchMetrics(env.provider.metricsUrl), 'aws_provider_answer_cache_requests_total', {
     kind: 'republish',
-    result: 'stale',
+    result,
   });
+const stale = () => answers('stale');
+
+/** Waits until the proxy has throttled `count` calls to `service` since its records were last cleared. */
+async function waitForThrottled(service: string, count: number): Promise<void> {
+  while (env.proxy.records.filter((r) => r.service === service && r.fault === 'throttle').length < count) await sleep(50);
+}
 
 describe('a region that throttles', () => {
   // First in the file: no case before it has throttled the region, so the back-off it sees is its own.
@@ -137,5 +143,48 @@ describe('a region that throttles', () => {
     expect(failed?.message).toMatch(/ThrottlingException/);
     expect(env.proxy.records.some((r) => r.secretIds.includes(secret))).toBe(true);
     expect(await stale()).toBe(staleBefore);
+
+    // Its next re-publish within the TTL makes no call at all: it fails saying why, and the pod keeps its files.
+    env.proxy.clearRecords();
+    const deferredBefore = await answers('deferred');
+    const deferred = await contents(who, secret, volume('graced-0')).then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    expect(deferred?.message).toMatch(/not fetched again for this rotation re-publish: AWS throttles us-east-1 and its last fetch was throttled/);
+    expect(env.proxy.records).toEqual([]);
+    expect(await answers('deferred')).toBe(deferredBefore + 1);
+  });
+
+  it('past the grace, a re-publish makes no call while a first mount waits for the quota', async () => {
+    const running = `${run}/behind`;
+    const parameter = `/${run}/starting`;
+    await createSecret(REGION, running, 'v1');
+    await putParameter(REGION, parameter, 'starting-value');
+    const who = await env.pod('behind-0', { serviceAccount: 'behind' });
+    expect(await contents(who, running, volume('behind-0'))).toBe('v1');
+    await sleep(TTL_MS + GRACE_MS + 500);
+    env.proxy.setFault({ kind: 'throttle', service: 'ssm' });
+    const starting = env.mount(
+      { ...who, pod: { ...who.pod, name: 'behind-1' } },
+      { parameters: { region: REGION }, objects: [{ objectName: parameter, objectType: 'ssmparameter' }], targetPath: volume('behind-1') },
+    );
+    const startingFailed = starting.then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    // The first mount's calls have been throttled (the SDK's attempts), and it is waiting for the quota.
+    await waitForThrottled('ssm', 3);
+    env.proxy.clearRecords();
+
+    const deferred = await contents(who, running, volume('behind-0')).then(
+      () => undefined,
+      (err: Error) => err,
+    );
+
+    expect(deferred?.message).toMatch(/AWS throttles us-east-1 and first mounts are waiting for its quota/);
+    expect(env.proxy.records.filter((r) => r.service === 'secretsmanager')).toEqual([]);
+    env.proxy.clearFaults();
+    expect(await startingFailed).toBeUndefined();
   });
 });
