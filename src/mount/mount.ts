@@ -104,10 +104,18 @@ export async function mount(
 }
 
 /**
+ * How long a re-publish asks again for what AWS still throttles: the driver re-publishes a node's volumes one after
+ * another (its rotation reconciler has one worker), so a re-publish that waited long would hold back every other
+ * volume's rotation; a few seconds are one or two of the SDK's throttling backoffs, enough that the objects a fetch
+ * got are not thrown away for one throttled call.
+ */
+const REPUBLISH_THROTTLE_WAIT_MS = 5_000;
+
+/**
  * The pods of a Deployment mount the same SecretProviderClass as the same identity, often at the same moment:
  * while one such fetch is in flight, the others wait for its answer instead of each matching, rendering and
  * (in the server) encoding the same 40 files again. First mounts and re-publishes do not share a fetch: a first
- * mount's waits out AWS's throttling (--throttle-wait), a re-publish's gives way at once.
+ * mount's waits out AWS's throttling (--throttle-wait), a re-publish's only a few seconds.
  */
 function fetchShared(
   key: string,
@@ -122,7 +130,8 @@ function fetchShared(
     .run(
       `${kind} ${key}`,
       async (shared) => {
-        const answer = await fetchAndRender(config, region, identity, deps, shared, kind === 'first' ? deps.throttleWaitMs : 0);
+        const wait = kind === 'first' ? deps.throttleWaitMs : Math.min(deps.throttleWaitMs, REPUBLISH_THROTTLE_WAIT_MS);
+        const answer = await fetchAndRender(config, region, identity, deps, shared, wait);
         deps.answers.store(key, answer);
         return answer;
       },
