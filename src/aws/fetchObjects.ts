@@ -126,7 +126,7 @@ function regionFailure(failures: Failure[], region: string): ProviderError {
 function stillThrottled(error: ProviderError, waited: ThrottlingWait | undefined): ProviderError {
   if (waited === undefined) return error;
   const seconds = Math.round(waited.waitedMs / 100) / 10;
-  const again = `asked ${waited.rounds} more time${waited.rounds === 1 ? '' : 's'} over ${seconds} s (--throttle-wait)`;
+  const again = `asked again ${waited.rounds} time${waited.rounds === 1 ? '' : 's'} over ${seconds} s, still throttled`;
   return new ProviderError(error.code, `${error.message} (${again})`, { cause: error.cause });
 }
 

@@ -4,7 +4,7 @@ import type { BatchThrottling } from './types.js';
 export interface RegionThrottlingOptions {
   /** How long GetSecretValue is preferred in a region after BatchGetSecretValue was throttled there. */
   batchCooldownMs: number;
-  /** How long a region counts as throttling after AWS throttled one attempt of any call there. */
+  /** How long a service counts as throttling in a region after AWS throttled one attempt of a call to it there. */
   pressureMs: number;
   /** After a re-publish's fetch was throttled, how long the re-publishes of the same objects make no call. */
   republishBackoffMs: number;
@@ -22,7 +22,7 @@ export class RegionThrottling implements BatchThrottling {
   private readonly batchThrottled: LRUCache<string, true>;
   private readonly pressured: LRUCache<string, true>;
   private readonly throttledRepublishes: LRUCache<string, true>;
-  /** First mounts fetching, by region: while the region throttles, the quota is theirs. */
+  /** First mounts fetching, by region and service: while the service throttles there, the quota is theirs. */
   private readonly firstMounts = new Map<string, number>();
   private readonly onSwitch: RegionThrottlingOptions['onSwitch'];
 
@@ -50,14 +50,14 @@ export class RegionThrottling implements BatchThrottling {
     this.batchThrottled.set(region, true);
   }
 
-  /** AWS throttled one attempt of a call in `region` (retried or not). */
-  noteThrottled(region: string): void {
-    this.pressured.set(region, true);
+  /** AWS throttled one attempt of a call to `service` in `region` (retried or not). */
+  noteThrottled(region: string, service: string): void {
+    this.pressured.set(serviceIn(region, service), true);
   }
 
-  /** Whether AWS throttled a call in `region` lately. */
-  isThrottling(region: string): boolean {
-    return this.pressured.has(region);
+  /** Whether AWS throttled a call to any of `services` in `region` lately. */
+  isThrottling(region: string, services: readonly string[]): boolean {
+    return services.some((service) => this.pressured.has(serviceIn(region, service)));
   }
 
   /** A re-publish's fetch of `key` was throttled. */
@@ -70,18 +70,25 @@ export class RegionThrottling implements BatchThrottling {
     return this.throttledRepublishes.has(key);
   }
 
-  /** A first mount starts fetching in `region`; call the function returned when it is over, however it ended. */
-  firstMountFetching(region: string): () => void {
-    this.firstMounts.set(region, (this.firstMounts.get(region) ?? 0) + 1);
+  /** A first mount starts fetching from `services` in `region`; call what is returned when it is over, however it ended. */
+  firstMountFetching(region: string, services: readonly string[]): () => void {
+    const keys = services.map((service) => serviceIn(region, service));
+    for (const key of keys) this.firstMounts.set(key, (this.firstMounts.get(key) ?? 0) + 1);
     return () => {
-      const left = (this.firstMounts.get(region) ?? 1) - 1;
-      if (left > 0) this.firstMounts.set(region, left);
-      else this.firstMounts.delete(region);
+      for (const key of keys) {
+        const left = (this.firstMounts.get(key) ?? 1) - 1;
+        if (left > 0) this.firstMounts.set(key, left);
+        else this.firstMounts.delete(key);
+      }
     };
   }
 
-  /** Whether first mounts are fetching in `region` now. */
-  firstMountsFetching(region: string): boolean {
-    return this.firstMounts.has(region);
+  /** Whether first mounts are fetching from any of `services` in `region` now. */
+  firstMountsFetching(region: string, services: readonly string[]): boolean {
+    return services.some((service) => this.firstMounts.has(serviceIn(region, service)));
   }
+}
+
+function serviceIn(region: string, service: string): string {
+  return `${region} ${service}`;
 }

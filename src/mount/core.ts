@@ -160,7 +160,9 @@ export function createMountCore(settings: MountSettings, edges: MountEdges): Mou
       if (attempts > 1) metrics?.awsRetries.inc({ service, action, region }, attempts - 1);
     },
     onThrottled: (call) => {
-      throttling.noteThrottled(call.region);
+      // A throttled batch is sent again as GetSecretValue, whose quota is 100 times larger: Secrets Manager is short
+      // of quota in the region only once those are throttled too.
+      if (call.action !== 'BatchGetSecretValue') throttling.noteThrottled(call.region, call.service);
       metrics?.throttles.inc(call);
     },
   });

@@ -151,7 +151,7 @@ async function firstMount(
   deps: MountDependencies,
   signal: AbortSignal,
 ): Promise<Answered> {
-  const done = deps.throttling.firstMountFetching(region);
+  const done = deps.throttling.firstMountFetching(region, servicesOf(config));
   try {
     return { ...(await fetchShared(key, 'first', config, region, identity, deps, signal)), source: 'fetched' };
   } finally {
@@ -184,13 +184,14 @@ async function republish(
     return { ...answer.value, failedOver: new Map(), source: 'stale', ageMs: answer.ageMs };
   };
   const graced = deps.answers.withinGrace(key);
-  if (deps.throttling.isThrottling(region)) {
+  const services = servicesOf(config);
+  if (deps.throttling.isThrottling(region, services)) {
     if (graced !== undefined) return stale(graced);
     // Past the grace: the pod keeps its files (the driver keeps them when a re-publish fails) rather than spend the
     // quota first mounts wait for, or call again before a poll interval has passed since this fetch was throttled.
     const why = deps.throttling.republishThrottledLately(key)
       ? 'its last fetch was throttled less than --rotation-cache-ttl ago'
-      : deps.throttling.firstMountsFetching(region)
+      : deps.throttling.firstMountsFetching(region, services)
         ? 'first mounts are waiting for its quota'
         : undefined;
     if (why !== undefined) {
@@ -211,11 +212,17 @@ async function republish(
   }
 }
 
+/** The services the objects are read from, as the AWS client pool names them (its throttle observer's `service`). */
+function servicesOf(config: MountConfig): ('secretsmanager' | 'ssm')[] {
+  const types = new Set(config.objects.map((o) => o.objectType));
+  return [...(types.has('secretsmanager') ? ['secretsmanager' as const] : []), ...(types.has('ssmparameter') ? ['ssm' as const] : [])];
+}
+
 function deferredRepublish(config: MountConfig, region: string, why: string): ProviderError {
   const objects = listObjects(config.objects.map(describeObject));
   return new ProviderError(
     'RegionUnavailable',
-    `${objects}: not fetched again for this rotation re-publish: AWS throttles ${region} and ${why}. The pod keeps ` +
+    `${objects}: not fetched again for this rotation re-publish: AWS throttles them in ${region} and ${why}. The pod keeps ` +
       'the files it has; a later re-publish fetches them once AWS stops throttling, or the Parameter Store or ' +
       'Secrets Manager quota is raised',
   );

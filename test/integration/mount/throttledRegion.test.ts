@@ -52,6 +52,9 @@ describe('a region that throttles', () => {
       { objectName: parameter, objectType: 'ssmparameter', objectAlias: 'parameter' },
     ];
     const who = await env.pod('waited-0', { serviceAccount: 'waited' });
+    const secretsOnly = `${run}/secrets-only`;
+    await createSecret(REGION, secretsOnly, 's1');
+    expect(await contents(who, secretsOnly, volume('secrets-only-0'))).toBe('s1');
     env.proxy.clearRecords();
     // Two more throttled answers than the SDK's 3 attempts take.
     env.proxy.setFault({ kind: 'throttle', service: 'ssm', times: 5 });
@@ -75,6 +78,11 @@ describe('a region that throttles', () => {
     expect(again.files.map((f) => f.path).sort()).toEqual(['parameter', 'secret']);
     expect(env.proxy.records).toEqual([]);
     expect(await stale()).toBe(staleBefore + 1);
+
+    // Parameter Store throttled, not Secrets Manager: a re-publish of secrets alone past the TTL is fetched.
+    await putSecretValue(REGION, secretsOnly, 's2');
+    expect(await contents(who, secretsOnly, volume('secrets-only-0'))).toBe('s2');
+    expect(env.proxy.records.map((r) => r.service)).toEqual(['secretsmanager']);
   });
 
   it('a first mount still throttled after --throttle-wait fails naming the wait, with no files', async () => {
@@ -96,13 +104,13 @@ describe('a region that throttles', () => {
       );
     env.proxy.clearFaults();
 
-    expect(failed?.message).toMatch(/ThrottlingException.*\(asked \d+ more times? over [\d.]+ s \(--throttle-wait\)\)/);
+    expect(failed?.message).toMatch(/ThrottlingException.*\(asked again \d+ times? over [\d.]+ s, still throttled\)/);
     expect(failed?.message).not.toContain('never-served');
     // More calls than the SDK's 3 attempts: the Mount asked again within the wait.
     expect(env.proxy.records.filter((r) => r.service === 'ssm').length).toBeGreaterThan(3);
   });
 
-  it('a first mount succeeds while a re-publish is served stale, with its log line and metric', async () => {
+  it('a throttled BatchGetSecretValue alone holds no re-publish back: both go out as GetSecretValue, whose quota is larger', async () => {
     const running = `${run}/running`;
     const starting = `${run}/starting`;
     await createSecret(REGION, running, 'v1');
@@ -116,13 +124,10 @@ describe('a region that throttles', () => {
 
     env.proxy.clearRecords();
     expect(await contents({ ...who, pod: { ...who.pod, name: 'app-1' } }, starting, volume('app-1'))).toBe('new-pod-value');
-    expect(await contents(who, running, volume('app-0'))).toBe('v1');
+    expect(await contents(who, running, volume('app-0'))).toBe('v2');
 
-    // The first mount went through GetSecretValue; the re-publish made no call at all.
-    expect(env.proxy.records.filter((r) => r.action === 'GetSecretValue').flatMap((r) => r.secretIds)).toEqual([starting]);
-    expect(env.proxy.records.some((r) => r.secretIds.includes(running))).toBe(false);
-    expect(await stale()).toBe(staleBefore + 1);
-    expect(env.provider.output()).toMatch(/"msg":"republish served stale"/);
+    expect(env.proxy.records.filter((r) => r.action === 'GetSecretValue').flatMap((r) => r.secretIds)).toEqual([starting, running]);
+    expect(await stale()).toBe(staleBefore);
   });
 
   it('an answer past the TTL and the grace is never served: the throttled re-publish fails', async () => {
@@ -151,23 +156,30 @@ describe('a region that throttles', () => {
       () => undefined,
       (err: Error) => err,
     );
-    expect(deferred?.message).toMatch(/not fetched again for this rotation re-publish: AWS throttles us-east-1 and its last fetch was throttled/);
+    expect(deferred?.message).toMatch(/not fetched again for this rotation re-publish: AWS throttles them in us-east-1 and its last fetch was throttled/);
     expect(env.proxy.records).toEqual([]);
     expect(await answers('deferred')).toBe(deferredBefore + 1);
   });
 
-  it('past the grace, a re-publish makes no call while a first mount waits for the quota', async () => {
-    const running = `${run}/behind`;
-    const parameter = `/${run}/starting`;
-    await createSecret(REGION, running, 'v1');
-    await putParameter(REGION, parameter, 'starting-value');
+  it('past the grace, a re-publish makes no call while a first mount waits for the same service\'s quota', async () => {
+    const secret = `${run}/behind`;
+    const runningParameter = `/${run}/behind`;
+    const startingParameter = `/${run}/starting`;
+    await createSecret(REGION, secret, 'v1');
+    await putParameter(REGION, runningParameter, 'p1');
+    await putParameter(REGION, startingParameter, 'starting-value');
+    const running = [
+      { objectName: secret, objectType: 'secretsmanager', objectAlias: 'secret' },
+      { objectName: runningParameter, objectType: 'ssmparameter', objectAlias: 'parameter' },
+    ];
     const who = await env.pod('behind-0', { serviceAccount: 'behind' });
-    expect(await contents(who, running, volume('behind-0'))).toBe('v1');
+    const republish = () => env.mount(who, { parameters: { region: REGION }, objects: running, targetPath: volume('behind-0') });
+    expect((await republish()).files).toHaveLength(2);
     await sleep(TTL_MS + GRACE_MS + 500);
     env.proxy.setFault({ kind: 'throttle', service: 'ssm' });
     const starting = env.mount(
       { ...who, pod: { ...who.pod, name: 'behind-1' } },
-      { parameters: { region: REGION }, objects: [{ objectName: parameter, objectType: 'ssmparameter' }], targetPath: volume('behind-1') },
+      { parameters: { region: REGION }, objects: [{ objectName: startingParameter, objectType: 'ssmparameter' }], targetPath: volume('behind-1') },
     );
     const startingFailed = starting.then(
       () => undefined,
@@ -177,12 +189,13 @@ describe('a region that throttles', () => {
     await waitForThrottled('ssm', 3);
     env.proxy.clearRecords();
 
-    const deferred = await contents(who, running, volume('behind-0')).then(
+    const deferred = await republish().then(
       () => undefined,
       (err: Error) => err,
     );
 
-    expect(deferred?.message).toMatch(/AWS throttles us-east-1 and first mounts are waiting for its quota/);
+    expect(deferred?.message).toMatch(/AWS throttles them in us-east-1 and first mounts are waiting for its quota/);
+    expect(deferred?.message).not.toContain('p1');
     expect(env.proxy.records.filter((r) => r.service === 'secretsmanager')).toEqual([]);
     env.proxy.clearFaults();
     expect(await startingFailed).toBeUndefined();

@@ -554,13 +554,16 @@ describe('rotation re-publishes: answered from the same identity\'s fetch within
 
   it('while the region throttles, a first mount fetches and a re-publish past the TTL is served stale', async () => {
     const metrics = new ProviderMetrics();
-    // The region counts as throttling for the TTL after a throttled call: long enough for the two Mounts below.
+    // Secrets Manager counts as throttling in the region for the grace after a throttled GetSecretValue (a throttled
+    // batch alone does not count: GetSecretValue answers for it).
     const w = world(undefined, ['--rotation-cache-ttl=2s'], metrics);
     w.aws.putSecret(PRIMARY, 'db', 'v1');
     w.aws.putSecret(PRIMARY, 'other', 'o1');
     await mounted(w, request(w, sm('db'), { parameters: region(), targetPath: podPath('web-0') }));
     w.aws.putSecret(PRIMARY, 'db', 'v2');
-    w.aws.override = (call) => (call.action === 'BatchGetSecretValue' ? throttled : undefined);
+    let singles = 0;
+    w.aws.override = (call) =>
+      call.action === 'BatchGetSecretValue' || (call.action === 'GetSecretValue' && singles++ === 0) ? throttled : undefined;
     await new Promise((resolve) => setTimeout(resolve, 2050));
     w.aws.calls.length = 0;
 
@@ -568,12 +571,13 @@ describe('rotation re-publishes: answered from the same identity\'s fetch within
     const republished = await mounted(w, request(w, sm('db'), { parameters: region(), targetPath: podPath('web-0') }));
     expect(first.files).toEqual({ other: 'o1' });
     expect(republished.files).toEqual({ db: 'v1' });
-    expect(w.aws.calls.map((c) => c.action)).toEqual(['BatchGetSecretValue', 'GetSecretValue']);
+    // The first mount asked again for its throttled secret; the re-publish made no call.
+    expect(w.aws.calls.map((c) => c.action)).toEqual(['BatchGetSecretValue', 'GetSecretValue', 'GetSecretValue']);
     expect(await answers(metrics)).toEqual({ 'first/miss': 2, 'republish/stale': 1 });
   });
 
   it('past the TTL and the grace, a throttled re-publish fails rather than being served', async () => {
-    const w = world(undefined, ['--rotation-cache-ttl=1ms', '--rotation-cache-grace=1ms']);
+    const w = world(undefined, ['--rotation-cache-ttl=1ms', '--rotation-cache-grace=1ms', '--throttle-wait=0']);
     w.aws.putSecret(PRIMARY, 'db', 'v1');
     await mounted(w, request(w, sm('db'), { parameters: region(), targetPath: podPath('web-0') }));
     w.aws.override = (call) => (call.action.endsWith('SecretValue') ? throttled : undefined);
