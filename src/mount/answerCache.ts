@@ -53,24 +53,16 @@ function pathKey(podUid: string, path: string): string {
 export interface AnswerCacheOptions {
   /** Answers younger than this are served to re-publishes. 0 turns the cache off. */
   ttlMs: number;
-  /**
-   * Past the TTL, answers up to this much older are still served while the region throttles; never older. Each
-   * answer's own grace is drawn between half and all of it, so that answers fetched together (a node's pairs after a
-   * start, or at the first throttled minute) are not all fetched again at one moment, when AWS has a call for few.
-   */
+  /** Past the TTL, answers this much older are still served while the region throttles; never older. */
   graceMs: number;
   maxEntries: number;
   maxBytes: number;
   now?: () => number;
-  /** Draws each answer's share of the grace, in [0, 1). */
-  random?: () => number;
 }
 
 interface Answer<T> {
   value: T;
   fetchedAt: number;
-  /** Age past which it is never served. */
-  servedUntilAgeMs: number;
 }
 
 export interface CachedAnswer<T> {
@@ -86,11 +78,9 @@ export interface CachedAnswer<T> {
 export class AnswerCache<T extends { response: MountResponseMessage }> {
   private readonly entries: LRUCache<string, Answer<T>> | undefined;
   private readonly now: () => number;
-  private readonly random: () => number;
 
   constructor(private readonly options: AnswerCacheOptions) {
     this.now = options.now ?? Date.now;
-    this.random = options.random ?? Math.random;
     if (options.ttlMs <= 0) return;
     this.entries = new LRUCache<string, Answer<T>>({
       max: options.maxEntries,
@@ -107,15 +97,14 @@ export class AnswerCache<T extends { response: MountResponseMessage }> {
     return answer !== undefined && answer.ageMs < this.options.ttlMs ? answer : undefined;
   }
 
-  /** The answer for `key` fetched less than the TTL and its grace ago. */
+  /** The answer for `key` fetched less than the TTL and the grace ago. */
   withinGrace(key: string): CachedAnswer<T> | undefined {
     return this.usable(key);
   }
 
   store(key: string, value: T): void {
     // An answer larger than the whole cache is not kept (lru-cache refuses it), nor does it evict the others.
-    const grace = this.options.graceMs * (0.5 + 0.5 * this.random());
-    this.entries?.set(key, { value, fetchedAt: this.now(), servedUntilAgeMs: this.options.ttlMs + grace });
+    this.entries?.set(key, { value, fetchedAt: this.now() });
   }
 
   get size(): number {
@@ -130,7 +119,7 @@ export class AnswerCache<T extends { response: MountResponseMessage }> {
     const answer = this.entries?.get(key);
     if (answer === undefined) return undefined;
     const ageMs = this.now() - answer.fetchedAt;
-    if (ageMs >= answer.servedUntilAgeMs) return undefined;
+    if (ageMs >= this.options.ttlMs + this.options.graceMs) return undefined;
     return { value: answer.value, ageMs };
   }
 }

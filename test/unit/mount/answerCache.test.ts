@@ -16,8 +16,6 @@ function cache(options: Partial<ConstructorParameters<typeof AnswerCache>[0]> = 
     maxEntries: 10,
     maxBytes: 1000,
     now: () => clock.now,
-    // Each answer's grace is the whole of it, unless a case draws otherwise.
-    random: () => 0.999999,
     ...options,
   });
   return { answers, clock };
@@ -35,20 +33,6 @@ describe('AnswerCache', () => {
     clock.now = 150;
     expect(answers.withinGrace('k')).toBeUndefined();
     expect(answers.fresh('k')).toBeUndefined();
-  });
-
-  it("draws each answer's grace between half and all of it, so answers stored together are not all past it at once", () => {
-    const draws = [0, 0.5];
-    const { answers, clock } = cache({ random: () => draws.shift()! });
-    answers.store('half', answer(1));
-    answers.store('three-quarters', answer(1));
-    clock.now = 124;
-    expect(answers.withinGrace('half')).toBeDefined();
-    clock.now = 125;
-    expect(answers.withinGrace('half')).toBeUndefined();
-    expect(answers.withinGrace('three-quarters')).toBeDefined();
-    clock.now = 137.5;
-    expect(answers.withinGrace('three-quarters')).toBeUndefined();
   });
 
   it('keeps at most maxEntries answers, the least recently used dropped first', () => {
