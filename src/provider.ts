@@ -10,7 +10,7 @@ import { ObservabilityServer } from './observability/httpServer.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { ProviderMetrics } from './observability/metrics.js';
 import { createSocketProbe } from './server/selfCheck.js';
-import { ProviderServer } from './server/server.js';
+import { MAX_STREAMS_PER_CONNECTION, ProviderServer } from './server/server.js';
 import { readProviderVersion } from './shippedFile.js';
 
 /**
@@ -49,11 +49,6 @@ export interface ProviderScripts {
   jmesPathWorker: URL;
 }
 
-/**
- * The driver sends every Mount of the node over one connection, and queues calls beyond this on its side. Each call
- * open here may hold up to one HTTP/2 window (64 KiB) of its unread request while it waits for its turn.
- */
-const MAX_STREAMS_PER_CONNECTION = 256;
 
 /** Builds the provider from its flags: the Mount pipeline comes from its composition root (mount/core.ts). */
 export function createProvider(

@@ -35,7 +35,7 @@ export interface FetchObjectsInput {
   maxMatches?: number;
   /**
    * How long calls of the last region tried that AWS still throttles after the SDK's retries are sent again
-   * (--throttle-wait, first mounts only); 0 or absent: they fail at once.
+   * (--throttle-wait for a first mount, a few seconds for a re-publish); 0 or absent: they fail at once.
    */
   throttleWaitMs?: number;
 }
@@ -150,10 +150,10 @@ interface ThrottlingWait {
 }
 
 /**
- * AWS throttles per account and region, across every node: a first mount whose calls are still throttled after the
- * SDK's retries asks again for what was throttled, after the SDK's throttling backoff (jittered, doubling, capped),
- * until it passes or `waitMs` is spent, rather than failing the pod's start for kubelet to retry the whole Mount later.
- * Only while throttling is all that is left: any other failure ends the Mount as it would have.
+ * AWS throttles per account and region, across every node: a Mount whose calls are still throttled after the SDK's
+ * retries asks again for what was throttled (keeping what it got), after the SDK's throttling backoff (jittered,
+ * doubling, capped), until it passes or `waitMs` is spent, rather than failing a pod's start for kubelet to retry
+ * the whole Mount later. Only while throttling is all that is left: any other failure ends the Mount as it would have.
  */
 async function waitOutThrottling(
   failures: Failure[],

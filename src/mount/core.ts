@@ -140,7 +140,7 @@ export function createMountCore(settings: MountSettings, edges: MountEdges): Mou
   };
   const throttling = new RegionThrottling({
     batchCooldownMs: BATCH_COOLDOWN_MS,
-    // Re-publishes back off for the whole grace after AWS throttled any attempt in the region: a pair is fetched again
+    // Re-publishes back off for the whole grace after AWS throttled a service in the region: a pair is fetched again
     // only once its answer is older than the TTL and the grace, so a node's rotation calls fall to what the quota
     // leaves first mounts (docs/performance.md, "Rotation at scale"), not back to once per TTL at the first quiet minute.
     pressureMs: Math.max(1, settings.rotationCacheGraceMs),

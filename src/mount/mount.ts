@@ -161,9 +161,9 @@ async function firstMount(
 
 /**
  * A rotation re-publish: answered from a fetch of the same objects by the same identity younger than the TTL. While
- * AWS throttles the region, an answer within the grace is served instead of a call (and when the call is throttled),
- * so that first mounts get the quota; the pod keeps files a little older, as the driver would keep its old files had
- * the re-publish failed.
+ * AWS throttles their service in the region, an answer within the grace is served instead of a call (and when the
+ * call is throttled), so that first mounts get the quota; the pod keeps files a little older, as the driver would
+ * keep its old files had the re-publish failed.
  */
 async function republish(
   key: string,

@@ -32,6 +32,12 @@ export interface ProviderServerOptions {
   connections: ConnectionLimits;
 }
 
+/**
+ * The driver sends every Mount of the node over one connection, and queues calls beyond this on its side. Each call
+ * open here may hold up to one HTTP/2 window (64 KiB) of its unread request while it waits for its turn.
+ */
+export const MAX_STREAMS_PER_CONNECTION = 256;
+
 /** The server pings a connection this often and closes it if no answer comes within KEEPALIVE_TIMEOUT_MS. */
 const KEEPALIVE_TIME_MS = 30_000;
 const KEEPALIVE_TIMEOUT_MS = 10_000;

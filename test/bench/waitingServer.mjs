@@ -6,7 +6,8 @@ import { Buffer } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import process from 'node:process';
 import { setTimeout } from 'node:timers';
-import { ProviderServer } from '../../dist/src/server/server.js';
+import { FLAG_DEFAULTS } from '../../dist/src/config/flags.js';
+import { MAX_STREAMS_PER_CONNECTION, ProviderServer } from '../../dist/src/server/server.js';
 
 const [socketPath, waitMs, answerFile] = process.argv.slice(2);
 const answer = JSON.parse(readFileSync(answerFile, 'utf8'));
@@ -22,6 +23,14 @@ const server = new ProviderServer({
         resolve(answer);
       }, Number(waitMs)),
     )),
+  // The provider's own admission and connection limits at their defaults, as a storm to it meets them.
+  limits: {
+    maxConcurrent: FLAG_DEFAULTS.maxConcurrentMounts,
+    maxBytes: FLAG_DEFAULTS.maxMountBytes,
+    maxRequestBytes: FLAG_DEFAULTS.maxRequestBytes,
+    timeoutMs: FLAG_DEFAULTS.mountTimeoutMs,
+  },
+  connections: { idleMs: FLAG_DEFAULTS.maxConnectionIdleMs, maxStreams: MAX_STREAMS_PER_CONNECTION },
 });
 await server.listen(socketPath);
 process.once('SIGTERM', () => server.close(1000).then(() => process.exit(0)));
