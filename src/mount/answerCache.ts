@@ -40,7 +40,10 @@ export class PublishedPaths {
     let paths = this.byIdentity.get(identityKey);
     if (paths === undefined) {
       const { maxPathsPerIdentity: max, forgetAfterMs: ttl } = this.options;
-      this.byIdentity.set(identityKey, (paths = new LRUCache({ max, ttl, updateAgeOnGet: true })));
+      // Bounded by size, not `max`: lru-cache allocates `max` slots up front, ~40 KB per identity at 1,024, which a
+      // node's few hundred identities would hold whatever their pods (S3's 60 identities: 2.5 MB).
+      const bound = { maxSize: max, sizeCalculation: () => 1 };
+      this.byIdentity.set(identityKey, (paths = new LRUCache({ ...bound, ttl, updateAgeOnGet: true })));
     }
     paths.set(pathKey(podUid, path), true);
   }
