@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { fetchMetrics, metricSum } from '../../bench/measure.js';
 import { createSecret, putParameter, putSecretValue } from '../../harness/moto.js';
+import { mountFailure } from '../operations/support.js';
 import { useMountEnvironment, type PodIdentityFixture } from '../../harness/mountEnvironment.js';
 
 const REGION = 'us-east-1';
@@ -23,8 +24,11 @@ const run = randomBytes(3).toString('hex');
 const volume = (pod: string) => `/var/lib/kubelet/pods/${run}-${pod}/volumes/kubernetes.io~csi/secrets/mount`;
 const objectsOf = (secret: string) => [{ objectName: secret, objectType: 'secretsmanager', objectAlias: 'secret' }];
 
+const mountSecret = (who: PodIdentityFixture, secret: string, targetPath: string) =>
+  env.mount(who, { parameters: { region: REGION }, objects: objectsOf(secret), targetPath });
+
 async function contents(who: PodIdentityFixture, secret: string, targetPath: string) {
-  const response = await env.mount(who, { parameters: { region: REGION }, objects: objectsOf(secret), targetPath });
+  const response = await mountSecret(who, secret, targetPath);
   return Buffer.from(response.files[0]!.contents).toString();
 }
 
@@ -92,20 +96,17 @@ describe('a region that throttles', () => {
     env.proxy.clearRecords();
     env.proxy.setFault({ kind: 'throttle', service: 'ssm' });
 
-    const failed = await env
-      .mount(who, {
+    const failed = await mountFailure(
+      env.mount(who, {
         parameters: { region: REGION },
         objects: [{ objectName: parameter, objectType: 'ssmparameter' }],
         targetPath: volume('never-0'),
-      })
-      .then(
-        () => undefined,
-        (err: Error) => err,
-      );
+      }),
+    );
     env.proxy.clearFaults();
 
-    expect(failed?.message).toMatch(/ThrottlingException.*\(asked again \d+ times? over [\d.]+ s, still throttled\)/);
-    expect(failed?.message).not.toContain('never-served');
+    expect(failed.message).toMatch(/ThrottlingException.*\(asked again \d+ times? over [\d.]+ s, still throttled\)/);
+    expect(failed.message).not.toContain('never-served');
     // More calls than the SDK's 3 attempts: the Mount asked again within the wait.
     expect(env.proxy.records.filter((r) => r.service === 'ssm').length).toBeGreaterThan(3);
   });
@@ -140,23 +141,17 @@ describe('a region that throttles', () => {
     const staleBefore = await stale();
 
     env.proxy.clearRecords();
-    const failed = await contents(who, secret, volume('graced-0')).then(
-      () => undefined,
-      (err: Error) => err,
-    );
+    const failed = await mountFailure(mountSecret(who, secret, volume('graced-0')));
 
-    expect(failed?.message).toMatch(/ThrottlingException/);
+    expect(failed.message).toMatch(/ThrottlingException/);
     expect(env.proxy.records.some((r) => r.secretIds.includes(secret))).toBe(true);
     expect(await stale()).toBe(staleBefore);
 
     // Its next re-publish within the TTL makes no call at all: it fails saying why, and the pod keeps its files.
     env.proxy.clearRecords();
     const deferredBefore = await answers('deferred');
-    const deferred = await contents(who, secret, volume('graced-0')).then(
-      () => undefined,
-      (err: Error) => err,
-    );
-    expect(deferred?.message).toMatch(/not fetched again for this rotation re-publish: AWS throttles them in us-east-1 and its last fetch was throttled/);
+    const deferred = await mountFailure(mountSecret(who, secret, volume('graced-0')));
+    expect(deferred.message).toMatch(/not fetched again for this rotation re-publish: AWS throttles them in us-east-1 and its last fetch was throttled/);
     expect(env.proxy.records).toEqual([]);
     expect(await answers('deferred')).toBe(deferredBefore + 1);
   });
@@ -189,13 +184,10 @@ describe('a region that throttles', () => {
     await waitForThrottled('ssm', 3);
     env.proxy.clearRecords();
 
-    const deferred = await republish().then(
-      () => undefined,
-      (err: Error) => err,
-    );
+    const deferred = await mountFailure(republish());
 
-    expect(deferred?.message).toMatch(/AWS throttles them in us-east-1 and first mounts are waiting for its quota/);
-    expect(deferred?.message).not.toContain('p1');
+    expect(deferred.message).toMatch(/AWS throttles them in us-east-1 and first mounts are waiting for its quota/);
+    expect(deferred.message).not.toContain('p1');
     expect(env.proxy.records.filter((r) => r.service === 'secretsmanager')).toEqual([]);
     env.proxy.clearFaults();
     expect(await startingFailed).toBeUndefined();
